@@ -1,0 +1,83 @@
+/**
+ * The database as kysely sees it: one interface per table, snake_case as in
+ * SQL. Repositories map rows to API shapes explicitly, so these names never
+ * leave the data layer.
+ */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface JurisdictionsTable {
+  code: string;
+  name: string;
+  kind: 'state' | 'tribunal' | 'organisation';
+  created_at: CreatedAt;
+}
+export type JurisdictionRow = Selectable<JurisdictionsTable>;
+export type NewJurisdictionRow = Insertable<JurisdictionsTable>;
+
+export interface JurisdictionKeysTable {
+  jurisdiction: string;
+  key_version: number;
+  box_public_key: Buffer;
+  created_at: CreatedAt;
+}
+export type JurisdictionKeyRow = Selectable<JurisdictionKeysTable>;
+
+export interface OfficerKeysTable {
+  key_id: string;
+  issuer: string;
+  sub: string;
+  jurisdiction: string;
+  public_key: Buffer;
+  created_at: CreatedAt;
+}
+export type OfficerKeyRow = Selectable<OfficerKeysTable>;
+
+export interface MigrationsTable {
+  name: string;
+  sha256: string;
+  applied_at: Generated<Date>;
+}
+
+export interface Database {
+  jurisdictions: JurisdictionsTable;
+  jurisdiction_keys: JurisdictionKeysTable;
+  officer_keys: OfficerKeysTable;
+  evx_migrations: MigrationsTable;
+  log_entries: LogEntriesTable;
+  log_nodes: LogNodesTable;
+  log_checkpoints: LogCheckpointsTable;
+  log_head: LogHeadTable;
+}
+
+export interface LogEntriesTable {
+  seq: number;
+  subject: string;
+  type: string;
+  leaf_hash: Buffer;
+  canonical: Buffer;
+  created_at: CreatedAt;
+}
+export type LogEntryRow = Selectable<LogEntriesTable>;
+
+export interface LogNodesTable {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+export interface LogCheckpointsTable {
+  size: number;
+  root_hash: Buffer;
+  note: string;
+  created_at: CreatedAt;
+}
+export type LogCheckpointRow = Selectable<LogCheckpointsTable>;
+
+export interface LogHeadTable {
+  singleton: boolean;
+  size: number;
+  last_leaf_hash: Buffer;
+  frontier: Buffer[];
+}

@@ -1,0 +1,82 @@
+/**
+ * Every refusal evx makes is one of these named errors: a stable `code`, an
+ * HTTP status and a title. They become RFC 9457 problem+json in
+ * `problem-handler.ts`; anything else becomes an opaque 500.
+ */
+import createError, { type FastifyError } from '@fastify/error';
+
+export interface ProblemInfo {
+  /** The problem document's `code`: lower snake case, stable, documented. */
+  code: string;
+  status: number;
+  title: string;
+}
+
+/** By problem code ('token_invalid') and by error code ('EVX_TOKEN_INVALID'; @fastify/error upper-cases codes). */
+const byProblemCode = new Map<string, ProblemInfo>();
+const byErrorCode = new Map<string, ProblemInfo>();
+
+export type EvxErrorConstructor = ReturnType<typeof defineProblem>;
+
+export interface EvxError extends FastifyError {
+  statusCode: number;
+  /** Extra members of the problem document (e.g. `reason`, `file`). */
+  extensions?: Record<string, unknown>;
+}
+
+/** Define a named error; `detail` is the only message argument, so it is never re-formatted. */
+function defineProblem(code: string, status: number, title: string) {
+  const info = { code, status, title };
+  const errorCode = `EVX_${code.toUpperCase()}`;
+  byProblemCode.set(code, info);
+  byErrorCode.set(errorCode, info);
+  const Ctor = createError<[string]>(errorCode, '%s', status);
+  return Object.assign(
+    (detail: string, extensions?: Record<string, unknown>): EvxError => {
+      const err = new Ctor(detail) as EvxError;
+      if (extensions) err.extensions = extensions;
+      return err;
+    },
+    { code, status },
+  );
+}
+
+/** The registered problem for a problem code. */
+export function problemInfo(code: string): ProblemInfo | undefined {
+  return byProblemCode.get(code);
+}
+
+/** The registered problem an error was created as, if it is one of ours. */
+export function problemOf(err: unknown): ProblemInfo | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === 'string' ? byErrorCode.get(code) : undefined;
+}
+
+export function isEvxError(err: unknown): err is EvxError {
+  return problemOf(err) !== undefined;
+}
+
+export const Errors = {
+  validationFailed: defineProblem('validation_failed', 400, 'The request is not valid'),
+  badRequest: defineProblem('bad_request', 400, 'Bad request'),
+  unauthorized: defineProblem('unauthorized', 401, 'Authentication required'),
+  tokenInvalid: defineProblem('token_invalid', 401, 'The bearer token is not valid'),
+  tokenExpired: defineProblem('token_expired', 401, 'The bearer token has expired'),
+  tokenUntrustedIssuer: defineProblem('token_untrusted_issuer', 401, 'The token was not issued by a trusted issuer'),
+  forbiddenRole: defineProblem('forbidden_role', 403, 'Your roles do not allow this action'),
+  forbidden: defineProblem('forbidden', 403, 'This action is not allowed'),
+  notFound: defineProblem('not_found', 404, 'Not found'),
+  routeNotFound: defineProblem('route_not_found', 404, 'No such route'),
+  methodNotAllowed: defineProblem('method_not_allowed', 405, 'Method not allowed'),
+  conflict: defineProblem('conflict', 409, 'Conflict with the current state'),
+  jurisdictionExists: defineProblem('jurisdiction_exists', 409, 'The jurisdiction is already registered'),
+  jurisdictionUnknown: defineProblem('jurisdiction_unknown', 422, 'The jurisdiction is not registered'),
+  keyAlreadyRegistered: defineProblem('key_already_registered', 409, 'The key is already registered'),
+  invalidKey: defineProblem('invalid_key', 422, 'The key is not acceptable'),
+  payloadTooLarge: defineProblem('payload_too_large', 413, 'The request body is too large'),
+  unsupportedMediaType: defineProblem('unsupported_media_type', 415, 'Unsupported media type'),
+  unprocessable: defineProblem('unprocessable', 422, 'The request cannot be processed'),
+  serviceUnavailable: defineProblem('service_unavailable', 503, 'The service is not ready'),
+  internal: defineProblem('internal_error', 500, 'Internal error'),
+} as const;
