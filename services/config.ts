@@ -9,10 +9,13 @@ import { parseIssuers, type TrustedIssuer } from './auth/issuers.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const ENVIRONMENTS: readonly string[] = ['development', 'test', 'production'];
 
 export interface Config {
   /** Absent: run an embedded PostgreSQL in `dataDir`. */
   databaseUrl: string | null;
+  /** Owner of the schema, for migrations; null: migrate with databaseUrl. */
+  migrationDatabaseUrl: string | null;
   dataDir: string;
   port: number;
   host: string;
@@ -60,16 +63,25 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const evxEnv = nonEmpty(env, 'EVX_ENV') ?? 'development';
   const production = evxEnv === 'production';
+  // Anything but these is refused: a misspelt "Production" or "prod" must not
+  // quietly run with the development issuer, which mints tokens for anyone.
+  if (!ENVIRONMENTS.includes(evxEnv)) problems.push(`EVX_ENV: "${evxEnv}" must be one of ${ENVIRONMENTS.join(', ')} (exactly, lower case)`);
 
-  const databaseUrl = nonEmpty(env, 'DATABASE_URL') ?? null;
-  if (databaseUrl !== null) {
-    try {
-      const u = new URL(databaseUrl);
-      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
-    } catch {
-      problems.push('DATABASE_URL: not a URL (expected postgres://user@host:port/database)');
+  const checkUrl = (name: string): string | null => {
+    const value = nonEmpty(env, name) ?? null;
+    if (value !== null) {
+      try {
+        const u = new URL(value);
+        if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') problems.push(`${name}: must be a postgres:// or postgresql:// URL`);
+      } catch {
+        problems.push(`${name}: not a URL (expected postgres://user@host:port/database)`);
+      }
     }
-  }
+    return value;
+  };
+  const databaseUrl = checkUrl('DATABASE_URL');
+  const migrationDatabaseUrl = checkUrl('EVX_MIGRATION_DATABASE_URL');
+  if (migrationDatabaseUrl !== null && databaseUrl === null) problems.push('EVX_MIGRATION_DATABASE_URL: only meaningful with DATABASE_URL (the embedded database manages its own roles)');
 
   const dataDir = path.resolve(cwd, nonEmpty(env, 'EVX_DATA_DIR') ?? './data');
 
@@ -158,6 +170,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     databaseUrl,
+    migrationDatabaseUrl,
     dataDir,
     port,
     host,

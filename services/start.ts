@@ -8,6 +8,7 @@ import { buildApp, type BuildAppOptions } from './app.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { ensureServiceLogin, serviceOwnsLog } from './db/roles.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -30,11 +31,17 @@ export async function startService(config: Config, options: BuildAppOptions & { 
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === null) {
+      // Migrations run as the embedded superuser; the service connects as a role that owns nothing.
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
-      databaseUrl = embedded.url;
+      await migrate(embedded.url, { log: (m) => log.info(m) });
+      databaseUrl = await ensureServiceLogin(embedded.url, config.dataDir);
+    } else {
+      await migrate(config.migrationDatabaseUrl ?? databaseUrl, { log: (m) => log.info(m) });
+      if (await serviceOwnsLog(databaseUrl)) {
+        log.warn('the service database role owns the custody log tables and could disable their append-only triggers; run the service as a member of evx_service and migrate with EVX_MIGRATION_DATABASE_URL (docs/OPERATIONS.md)');
+      }
     }
     const resolved: Config = { ...config, databaseUrl };
-    await migrate(databaseUrl, { log: (m) => log.info(m) });
     app = await buildApp(resolved, options);
     const url = await app.listen({ port: config.port, host: config.host });
     const running = app;

@@ -7,10 +7,12 @@ import { sql } from 'kysely';
 import type { Db, Executor, Tx } from '../db/connect.js';
 import type { CustodyEntry } from './entry.js';
 import {
+  EMPTY_ROOT,
   consistencyProof,
   consistencyProofNodes,
   inclusionProof,
   inclusionProofNodes,
+  leafHash,
   rootFromNodes,
   rootNodes,
   verifyConsistency,
@@ -111,8 +113,12 @@ export class CustodyLog {
       if (latest && latest.size >= size) return { size: latest.size, rootHash: latest.root_hash, note: latest.note };
       const root = await this.rootAt(size, tx);
       if (latest) {
-        const proof = consistencyProof(latest.size, size, await readNodes(tx, consistencyProofNodes(latest.size, size)));
-        if (!verifyConsistency(latest.size, size, proof, latest.root_hash, root)) {
+        // From the empty tree there is no proof to check (RFC 9162 starts at size 1): its root must be the empty root.
+        const consistent =
+          latest.size === 0
+            ? latest.root_hash.equals(EMPTY_ROOT)
+            : verifyConsistency(latest.size, size, consistencyProof(latest.size, size, await readNodes(tx, consistencyProofNodes(latest.size, size))), latest.root_hash, root);
+        if (!consistent) {
           throw new CheckpointConsistencyError(
             `refusing to publish: the tree of size ${size} is not consistent with the published checkpoint of size ${latest.size}`,
           );
@@ -165,20 +171,32 @@ export class CustodyLog {
   async verify(batchSize = 5000): Promise<LogVerifyReport> {
     const notes = await allCheckpointNotes(this.db);
     const verifier = new LogVerifier(this.signer.vkey, notes, { origin: this.origin });
+    // The stored leaf hash is extra evidence only the server has: an entry edited in place without
+    // recomputing it is located exactly, even where the checkpoints alone could only bound it.
+    let storedHashMismatch: { seq: number; reason: string } | null = null;
     // Keyset pagination on the stored seq column: robust to rows removed behind our back.
     let after = -1;
     for (;;) {
       const rows = await this.db
         .selectFrom('log_entries')
-        .select(['seq', 'canonical'])
+        .select(['seq', 'canonical', 'leaf_hash'])
         .where('seq', '>', after)
         .orderBy('seq')
         .limit(batchSize)
         .execute();
-      for (const r of rows) verifier.push(parseStoredEntry(r.canonical));
+      for (const r of rows) {
+        verifier.push(parseStoredEntry(r.canonical));
+        if (storedHashMismatch === null && !leafHash(r.canonical).equals(r.leaf_hash)) {
+          storedHashMismatch = { seq: r.seq, reason: `entry ${r.seq} no longer hashes to the leaf hash stored when it was appended: it was altered in place` };
+        }
+      }
       if (rows.length < batchSize) break;
       after = rows[rows.length - 1]!.seq;
     }
-    return verifier.finish();
+    const report = verifier.finish();
+    if (storedHashMismatch && (report.firstBad === null || storedHashMismatch.seq < report.firstBad.seq)) {
+      return { ...report, ok: false, firstBad: storedHashMismatch };
+    }
+    return report;
   }
 }
