@@ -36,10 +36,10 @@ export const jurisdictionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const created = await app.db.transaction().execute(async (tx) => {
+      const created = await app.custody.run(async (tx) => {
         const j = await insertJurisdiction(tx, request.body);
         if (!j) throw Errors.jurisdictionExists(`jurisdiction ${request.body.code} is already registered`);
-        await app.custody.append(tx, { type: 'jurisdiction.registered', actor: principalOf(request), subject: `jurisdiction:${j.code}`, data: { code: j.code, name: j.name, kind: j.kind } });
+        app.custody.append(tx, { type: 'jurisdiction.registered', actor: principalOf(request), subject: `jurisdiction:${j.code}`, data: { code: j.code, name: j.name, kind: j.kind } });
         return j;
       });
       return reply.status(201).send(created);
@@ -101,11 +101,11 @@ export const jurisdictionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const key = parseBoxPublicKey(request.body.boxPublicKey);
       if (!key) throw Errors.invalidKey('boxPublicKey is a low-order X25519 point and cannot protect a key wrap');
-      const added = await app.db.transaction().execute(async (tx) => {
+      const added = await app.custody.run(async (tx) => {
         const result = await addJurisdictionKey(tx, code, key);
         if (result === null) throw Errors.notFound(`jurisdiction ${code} is not registered`);
         if (result === 'duplicate') throw Errors.keyAlreadyRegistered(`this key is already a key version of ${code}`);
-        await app.custody.append(tx, {
+        app.custody.append(tx, {
           type: 'jurisdiction.key_added',
           actor: principal,
           subject: `jurisdiction:${code}`,

@@ -20,7 +20,6 @@ import {
 import { formatCheckpoint, signNote, type NoteSigner } from './note.js';
 import {
   allCheckpointNotes,
-  appendCustodyEntry,
   committedLogSize,
   insertCheckpoint,
   latestCheckpointRow,
@@ -28,7 +27,6 @@ import {
   readNodes,
   readSubjectEntries,
   type AppendInput,
-  type AppendedEntry,
 } from './repository.js';
 import { LogVerifier, type LogVerifyReport } from './verify.js';
 import { CustodyWriter } from './writer.js';
@@ -83,13 +81,16 @@ export class CustodyLog {
   }
 
   /** Run a state change that records custody; see writer.ts for the batching. */
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  run<T>(work: (tx: Tx) => Promise<T> | T): Promise<T> {
     return this.writer.run(work);
   }
 
-  /** Append an entry inside the caller's transaction (one obtained from `run`). */
-  append(tx: Tx, input: AppendInput): Promise<AppendedEntry> {
-    return appendCustodyEntry(tx, input);
+  /**
+   * Record a custody entry inside a unit's transaction (one obtained from
+   * `run`); it is written with the unit's change, before the same commit.
+   */
+  append(tx: Tx, input: AppendInput): void {
+    this.writer.append(tx, input);
   }
 
   async size(): Promise<number> {

@@ -25,18 +25,16 @@ export interface AppendedEntry {
 }
 
 /**
- * The log head as seen by the transaction that holds its lock. Cached per
- * transaction so a batch of appends costs one round trip each; valid only
- * while that transaction holds the row lock, which it does until it ends.
+ * The log head as read under its row lock. Valid only while the transaction
+ * that read it holds the lock, which it does until it ends.
  */
 export interface HeadState {
   size: number;
   lastLeafHash: Buffer;
   frontier: Buffer[];
-  subjectHeads: Map<string, string | null>;
 }
 
-const heads = new WeakMap<Tx, HeadState>();
+const lockedHeads = new WeakMap<Tx, HeadState>();
 
 function toActor(actor: Principal | Actor | null): CustodyEntry['actor'] {
   if (actor === null) return null;
@@ -44,75 +42,94 @@ function toActor(actor: Principal | Actor | null): CustodyEntry['actor'] {
   return { iss: actor.issuer, sub: actor.sub, jurisdiction: actor.jurisdiction };
 }
 
-/** Lock the head row (serializing all appenders, in every process) and cache it for this transaction. */
+/** Lock the head row (serializing all appenders, in every process) and remember it for this transaction. */
 export async function lockLogHead(tx: Tx): Promise<HeadState> {
-  const cached = heads.get(tx);
-  if (cached) return cached;
+  const known = lockedHeads.get(tx);
+  if (known) return known;
   const row = await tx.selectFrom('log_head').select(['size', 'last_leaf_hash', 'frontier']).where('singleton', '=', true).forUpdate().executeTakeFirstOrThrow();
-  const state: HeadState = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier, subjectHeads: new Map() };
-  heads.set(tx, state);
-  return state;
-}
-
-export function snapshotHead(tx: Tx): HeadState | undefined {
-  const s = heads.get(tx);
-  return s && { size: s.size, lastLeafHash: s.lastLeafHash, frontier: [...s.frontier], subjectHeads: new Map(s.subjectHeads) };
-}
-
-/** After a savepoint rollback the appends it undid must be forgotten too. */
-export function restoreHead(tx: Tx, snapshot: HeadState | undefined): void {
-  if (snapshot) heads.set(tx, snapshot);
-  else heads.delete(tx);
-}
-
-async function subjectHead(tx: Tx, state: HeadState, subject: string): Promise<string | null> {
-  if (state.subjectHeads.has(subject)) return state.subjectHeads.get(subject)!;
-  const row = await tx.selectFrom('log_entries').select('leaf_hash').where('subject', '=', subject).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const head = row ? row.leaf_hash.toString('hex') : null;
-  state.subjectHeads.set(subject, head);
+  const head: HeadState = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier };
+  lockedHeads.set(tx, head);
   return head;
 }
 
+/** An append waiting for its seq: what the caller said, and when. */
+export interface PendingAppend {
+  input: AppendInput;
+  time: Date;
+}
+
 /**
- * Append one custody entry inside the caller's transaction: it commits or
- * rolls back with the change it records. `seq`, `prev` and `subjectPrev` come
- * from the database under the head lock, never from process memory that
- * another process could have outdated.
+ * Write `appends` in order as the next entries of the log, inside `tx`,
+ * which must hold the head lock. Two round trips whatever their number: one
+ * for the latest entry of each subject they touch, one for the entries, the
+ * subtrees they complete and the new head. `seq`, `prev` and `subjectPrev`
+ * come from the database under the lock, never from another transaction's
+ * memory.
  */
-export async function appendCustodyEntry(tx: Tx, input: AppendInput, now: Date = new Date()): Promise<AppendedEntry> {
-  const state = await lockLogHead(tx);
-  const subjectPrev = await subjectHead(tx, state, input.subject);
-  const entry: CustodyEntry = {
-    v: 1,
-    seq: state.size,
-    time: now.toISOString(),
-    type: input.type,
-    actor: toActor(input.actor),
-    subject: input.subject,
-    data: input.data,
-    prev: state.size === 0 ? GENESIS_PREV : state.lastLeafHash.toString('hex'),
-    subjectPrev,
-  };
-  const canonical = canonicalBytes(entry);
-  const leaf = leafHash(canonical);
-  const { nodes, frontier } = appendLeaves(state.size, state.frontier, [leaf]);
-  const size = state.size + 1;
-  // One round trip: the entry, the subtrees it completes, and the new head.
+export async function writeEntries(tx: Tx, appends: readonly PendingAppend[]): Promise<AppendedEntry[]> {
+  if (appends.length === 0) return [];
+  const head = await lockLogHead(tx);
+  const subjects = [...new Set(appends.map((a) => a.input.subject))];
+  const heads = new Map<string, string | null>(subjects.map((s) => [s, null]));
+  const found = await sql<{ subject: string; leaf_hash: Buffer }>`
+    SELECT DISTINCT ON (subject) subject, leaf_hash FROM log_entries
+    WHERE subject = ANY(${subjects}::text[]) ORDER BY subject, seq DESC`.execute(tx);
+  for (const r of found.rows) heads.set(r.subject, r.leaf_hash.toString('hex'));
+
+  const written: AppendedEntry[] = [];
+  const leaves: Buffer[] = [];
+  const canonicals: Buffer[] = [];
+  let size = head.size;
+  let last = head.lastLeafHash;
+  for (const { input, time } of appends) {
+    const entry: CustodyEntry = {
+      v: 1,
+      seq: size,
+      time: time.toISOString(),
+      type: input.type,
+      actor: toActor(input.actor),
+      subject: input.subject,
+      data: input.data,
+      prev: size === 0 ? GENESIS_PREV : last.toString('hex'),
+      subjectPrev: heads.get(input.subject) ?? null,
+    };
+    const canonical = canonicalBytes(entry);
+    const leaf = leafHash(canonical);
+    const hex = leaf.toString('hex');
+    heads.set(input.subject, hex);
+    canonicals.push(canonical);
+    leaves.push(leaf);
+    written.push({ entry, leafHash: hex });
+    last = leaf;
+    size += 1;
+  }
+  const { nodes, frontier } = appendLeaves(head.size, head.frontier, leaves);
+  // One statement: the entries, the subtrees they complete, and the new head.
   await sql`
-    WITH entry AS (
+    WITH entries AS (
       INSERT INTO log_entries (seq, subject, type, leaf_hash, canonical)
-      VALUES (${entry.seq}, ${entry.subject}, ${entry.type}, ${leaf}, ${canonical})
+      SELECT * FROM unnest(
+        ${written.map((w) => w.entry.seq)}::bigint[], ${written.map((w) => w.entry.subject)}::text[],
+        ${written.map((w) => w.entry.type)}::text[], ${leaves}::bytea[], ${canonicals}::bytea[])
     ), nodes AS (
       INSERT INTO log_nodes (level, idx, hash)
       SELECT * FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => n.index)}::bigint[], ${nodes.map((n) => n.hash)}::bytea[])
     )
-    UPDATE log_head SET size = ${size}, last_leaf_hash = ${leaf}, frontier = ${frontier}::bytea[] WHERE singleton`.execute(tx);
-  state.size = size;
-  state.lastLeafHash = leaf;
-  state.frontier = frontier;
-  const hex = leaf.toString('hex');
-  state.subjectHeads.set(input.subject, hex);
-  return { entry, leafHash: hex };
+    UPDATE log_head SET size = ${size}, last_leaf_hash = ${last}, frontier = ${frontier}::bytea[] WHERE singleton`.execute(tx);
+  head.size = size;
+  head.lastLeafHash = last;
+  head.frontier = frontier;
+  return written;
+}
+
+/**
+ * Append one custody entry at once inside the caller's transaction: it
+ * commits or rolls back with the change it records. (Units run through the
+ * CustodyWriter are appended in one go at the end of their batch instead.)
+ */
+export async function appendCustodyEntry(tx: Tx, input: AppendInput, now: Date = new Date()): Promise<AppendedEntry> {
+  const [appended] = await writeEntries(tx, [{ input, time: now }]);
+  return appended!;
 }
 
 /** The committed log size (what a new checkpoint may cover). */

@@ -39,14 +39,14 @@ export const officerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const officer = officerOf(principal);
       const publicKey = decodeBase64(request.body.publicKey, 32);
       if (!publicKey || publicKey.every((b) => b === 0)) throw Errors.invalidKey('publicKey must be a 32-byte Ed25519 public key');
-      const result = await app.db.transaction().execute(async (tx) => {
+      const result = await app.custody.run(async (tx) => {
         if (!(await getJurisdiction(tx, officer.jurisdiction))) {
           throw Errors.jurisdictionUnknown(`jurisdiction ${officer.jurisdiction} is not registered; an admin must register it first`);
         }
         const registered = await registerOfficerKey(tx, officer, publicKey);
         if (registered === 'taken') throw Errors.keyAlreadyRegistered('this public key is registered to another officer');
         if (registered.created) {
-          await app.custody.append(tx, {
+          app.custody.append(tx, {
             type: 'officer.key_registered',
             actor: principal,
             subject: `jurisdiction:${officer.jurisdiction}`,
