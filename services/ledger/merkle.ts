@@ -396,6 +396,14 @@ export class MerkleAccumulator {
     this.#pushHex(leafHashHex);
   }
 
+  /**
+   * pushHex() without the format check, for leaf hashes this process computed
+   * itself (64 lower-case hex digits by construction).
+   */
+  pushComputedHex(leafHashHex: string): void {
+    this.#pushHex(leafHashHex);
+  }
+
   #pushHex(leafHex: string): void {
     let h = leafHex;
     // Each trailing 1-bit of the old size is a complete subtree the new leaf closes.

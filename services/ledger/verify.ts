@@ -9,6 +9,7 @@ import {
   GENESIS_PREV,
   custodyEntryProblem,
   entryLeafHashHexUnchecked,
+  entryProblem,
   type CustodyEntry,
 } from './entry.js';
 import { EMPTY_ROOT, MerkleAccumulator, verifyConsistency, verifyInclusion } from './merkle.js';
@@ -145,7 +146,9 @@ export class LogVerifier {
     this.#received++;
     if (this.#stopped) return;
     const position = this.#count;
-    const problem = custodyEntryProblem(value);
+    const subjectName = typeof value === 'object' && value !== null ? (value as { subject?: unknown }).subject : undefined;
+    const subjectLast = typeof subjectName === 'string' ? (this.#subjects.get(subjectName) ?? null) : null;
+    const problem = entryProblem(value, this.#prevLeafHex, subjectLast);
     if (problem) {
       this.#stopped = { seq: position, reason: `entry ${position} is malformed: ${problem}` };
       return;
@@ -179,7 +182,6 @@ export class LogVerifier {
       };
     }
 
-    const subjectLast = this.#subjects.get(entry.subject) ?? null;
     if (entry.subjectPrev !== subjectLast && this.#subjectBreak === null) {
       this.#subjectBreak = {
         seq: position,
@@ -193,7 +195,7 @@ export class LogVerifier {
     }
     this.#subjects.set(entry.subject, leafHex);
 
-    this.#acc.pushHex(leafHex);
+    this.#acc.pushComputedHex(leafHex);
     this.#count++;
     this.#prevLeafHex = leafHex;
     this.#prevSubject = entry.subject;
