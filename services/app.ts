@@ -20,6 +20,9 @@ import { jurisdictionRoutes } from './jurisdictions/routes.js';
 import ledgerPlugin from './ledger/plugin.js';
 import { ledgerRoutes } from './ledger/routes.js';
 import { officerRoutes } from './officers/routes.js';
+import { bundleRoutes } from './bundles/routes.js';
+import storagePlugin from './storage/plugin.js';
+import bundlesPlugin from './bundles/plugin.js';
 
 /** Log paths that may carry credentials or key material. */
 export const REDACTED_LOG_PATHS = [
@@ -98,12 +101,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     signerKey: config.logKey,
     checkpointIntervalMs: config.checkpointIntervalMs,
   });
+  await app.register(storagePlugin, { blobDir: config.blobDir });
+  await app.register(bundlesPlugin, {});
   await app.register(openapiPlugin);
 
   await app.register(healthRoutes);
   await app.register(jurisdictionRoutes);
   await app.register(officerRoutes);
   await app.register(ledgerRoutes);
+  await app.register(bundleRoutes);
 
   return app;
 }

@@ -77,6 +77,8 @@ export const Errors = {
   payloadTooLarge: defineProblem('payload_too_large', 413, 'The request body is too large'),
   unsupportedMediaType: defineProblem('unsupported_media_type', 415, 'Unsupported media type'),
   unprocessable: defineProblem('unprocessable', 422, 'The request cannot be processed'),
+  preconditionFailed: defineProblem('precondition_failed', 412, 'Precondition failed'),
+  rangeNotSatisfiable: defineProblem('range_not_satisfiable', 416, 'Range not satisfiable'),
   serviceUnavailable: defineProblem('service_unavailable', 503, 'The service is not ready'),
   internal: defineProblem('internal_error', 500, 'Internal error'),
 } as const;

@@ -49,6 +49,9 @@ export interface Database {
   log_nodes: LogNodesTable;
   log_checkpoints: LogCheckpointsTable;
   log_head: LogHeadTable;
+  bundles: BundlesTable;
+  bundle_files: BundleFilesTable;
+  key_wraps: KeyWrapsTable;
 }
 
 export interface LogEntriesTable {
@@ -80,4 +83,46 @@ export interface LogHeadTable {
   size: number;
   last_leaf_hash: Buffer;
   frontier: Buffer[];
+}
+
+export interface BundlesTable {
+  id: string;
+  owner_jurisdiction: string;
+  status: 'open' | 'sealed';
+  manifest: Buffer;
+  manifest_sha256: string;
+  signature: string;
+  signer_key_id: string;
+  uploader_issuer: string;
+  uploader_sub: string;
+  crime_category: string;
+  classification: 'public' | 'restricted' | 'confidential' | 'secret';
+  created_at: CreatedAt;
+  sealed_at: Date | null;
+}
+export type BundleRow = Selectable<BundlesTable>;
+
+export interface BundleFilesTable {
+  bundle_id: string;
+  n: number;
+  cipher_size: number;
+  cipher_sha256: string;
+  received_at: Date | null;
+}
+export type BundleFileRow = Selectable<BundleFilesTable>;
+
+export interface KeyWrapsTable {
+  bundle_id: string;
+  jurisdiction: string;
+  key_version: number;
+  /** The SPEC §4 key wrap object as the client sent it (validated). */
+  wrap: ColumnType<KeyWrapJson, string, string>;
+  created_at: CreatedAt;
+}
+export interface KeyWrapJson {
+  jurisdiction: string;
+  keyVersion: number;
+  ephemeralPublicKey: string;
+  nonce: string;
+  box: string;
 }

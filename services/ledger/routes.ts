@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { principalOf } from '../auth/plugin.js';
 import { Errors } from '../errors.js';
+import { entrySubject } from './repository.js';
 import { problemResponses } from '../shared/schemas.js';
 
 const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -10,6 +12,7 @@ const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const EntrySchema = Type.Object({}, { additionalProperties: true, description: 'custody entry (SPEC §4), see docs/FORMATS.md' });
 
 export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+
   app.get(
     '/v1/log/key',
     {
@@ -56,7 +59,8 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/log/proofs/inclusion',
     {
-      config: { access: { roles: ['auditor'] } },
+      // Auditors, and the parties of the bundle the entry is about (checked below).
+      config: { access: { roles: 'any' } },
       schema: {
         tags: ['log'],
         summary: 'RFC 6962 audit path for entry seq in the tree of size `size`',
@@ -69,6 +73,14 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const logSize = await app.custody.size();
       if (size > logSize) throw Errors.validationFailed(`size ${size} is beyond the log size ${logSize}`);
       if (seq >= size) throw Errors.validationFailed('seq must be less than size');
+      const principal = principalOf(request);
+      if (!principal.roles.has('auditor')) {
+        const subject = await entrySubject(app.db, seq);
+        const bundleId = subject?.startsWith('bundle:') ? subject.slice('bundle:'.length) : null;
+        if (bundleId === null || !(await app.bundleParty(principal, bundleId))) {
+          throw Errors.forbidden('inclusion proofs are for auditors and for the parties of the bundle an entry is about');
+        }
+      }
       return app.custody.inclusionProof(seq, size);
     },
   );

@@ -1,0 +1,402 @@
+/**
+ * Evidence intake and retrieval (SPEC §2): create a bundle from a signed
+ * manifest, stream its ciphertext in (resumably), seal it, list, view,
+ * download, and show its custody. Every change and every refusal is a
+ * custody entry; a caller who may not see a bundle gets the same 404 whether
+ * or not it exists.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { principalOf } from '../auth/plugin.js';
+import type { Principal } from '../auth/principal.js';
+import { Errors, type EvxError } from '../errors.js';
+import { problemResponses } from '../shared/schemas.js';
+import type { JsonValue } from '../shared/jcs.js';
+import { bundleAccess, type BundleAccess, type ReleaseFacts } from './access.js';
+import { createBundle } from './intake.js';
+import { parseRange } from './range.js';
+import { getBundle, getKeyWrap, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
+import { BundleParams, BundleSummarySchema, BundleView, CreateBundleBody, CustodySchema, FileParams, FileState } from './schemas.js';
+import { UploadInterruptedError, UploadLockedError, UploadOffsetError, UploadTooLargeError, type BlobKey } from '../storage/blob-store.js';
+import type { Readable } from 'node:stream';
+
+
+const TUS_VERSION = '1.0.0';
+const NO_RELEASES: ReleaseFacts = { live: false, any: false };
+
+function encodeCursor(b: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${b.createdAt.toISOString()}|${b.id}`).toString('base64url');
+}
+function decodeCursor(text: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw Errors.validationFailed('after is not a cursor returned by this API');
+  return { createdAt, id };
+}
+
+export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
+
+  // Ciphertext arrives as a raw stream, handed to the route unread: no
+  // buffering, and no bodyLimit either — the upload routes count bytes
+  // against the manifest's cipherSize themselves.
+  app.addContentTypeParser(['application/octet-stream', 'application/offset+octet-stream'], (_request, payload, done) => done(null, payload));
+
+  /** Record a refused attempt on a bundle in the custody log, then refuse. */
+  async function refuse(request: FastifyRequest, bundleId: string, type: string, data: Record<string, JsonValue>, error: EvxError): Promise<never> {
+    const principal = request.principal;
+    try {
+      await app.custody.run((tx) => app.custody.append(tx, { type, actor: principal, subject: `bundle:${bundleId}`, data }));
+    } catch (err) {
+      request.log.error({ err }, 'could not record a refused attempt');
+    }
+    throw error;
+  }
+
+  /** The bundle and what the caller may do with it; 404 (recorded) when the caller may not see it. */
+  async function loadVisible(request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean): Promise<{ bundle: Bundle; access: BundleAccess; principal: Principal }> {
+    const principal = principalOf(request);
+    const bundle = await getBundle(app.db, id);
+    const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction) : NO_RELEASES;
+    const access = bundle ? bundleAccess(bundle, principal, releases) : null;
+    if (!bundle || !access || !need(access)) {
+      return refuse(request, id, 'access.denied', { action, reason: bundle ? 'not_permitted' : 'no_such_bundle' }, Errors.notFound(`bundle ${id} not found`));
+    }
+    return { bundle, access, principal };
+  }
+
+  async function loadForUpload(request: FastifyRequest, id: string, n: number, action: string): Promise<{ bundle: Bundle; file: Bundle['files'][number]; key: BlobKey }> {
+    const { bundle, access } = await loadVisible(request, id, action, (a) => a.ownerJurisdiction);
+    if (!access.uploader) return refuse(request, id, 'upload.refused', { n, reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may upload to it'));
+    const file = bundle.files[n];
+    if (!file) return refuse(request, id, 'upload.refused', { n, reason: 'no_such_file' }, Errors.notFound(`bundle ${id} has no file ${n} (its manifest lists ${bundle.files.length})`));
+    if (bundle.status === 'sealed') return refuse(request, id, 'upload.refused', { n, reason: 'bundle_sealed' }, bundleSealed(id));
+    if (file.receivedAt !== null) return refuse(request, id, 'upload.refused', { n, reason: 'already_received' }, Errors.conflict(`file ${n} was already received completely`, { file: n }));
+    return { bundle, file, key: { bundleId: id, n } };
+  }
+
+  function bundleSealed(id: string): EvxError {
+    return Errors.conflict(`bundle ${id} is sealed: its content can no longer change`);
+  }
+
+  /**
+   * The file is complete: check its hash against the manifest, then commit
+   * the object and record `file.received` in one unit. A wrong hash discards
+   * the upload, so the next attempt starts from zero.
+   */
+  async function completeFile(request: FastifyRequest, bundle: Bundle, file: Bundle['files'][number], key: BlobKey, knownSha256: string | null): Promise<string> {
+    const sha = knownSha256 ?? (await app.blobs.hashUpload(key));
+    if (sha !== file.cipherSha256) {
+      await app.blobs.discardUpload(key);
+      return refuse(
+        request,
+        bundle.id,
+        'upload.refused',
+        { n: file.n, reason: 'cipher_hash_mismatch', cipherSha256: sha },
+        Errors.unprocessable(`file ${file.n}: the ciphertext hashes to ${sha}, the manifest says ${file.cipherSha256}; the upload was discarded`, { file: file.n, problem: 'cipher_hash_mismatch' }),
+      );
+    }
+    await app.blobs.commitUpload(key);
+    await app.custody.run(async (tx) => {
+      const current = await getBundle(tx, bundle.id, { forUpdate: true });
+      if (current?.status !== 'open') throw bundleSealed(bundle.id);
+      await markFileReceived(tx, bundle.id, file.n);
+      app.custody.append(tx, {
+        type: 'file.received',
+        actor: request.principal,
+        subject: `bundle:${bundle.id}`,
+        data: { n: file.n, cipherSize: file.cipherSize, cipherSha256: sha },
+      });
+    });
+    return sha;
+  }
+
+  /** Stream the request body into the upload at `offset`; the shared part of PUT and PATCH. */
+  async function receive(request: FastifyRequest, reply: FastifyReply, bundle: Bundle, file: Bundle['files'][number], key: BlobKey, offset: number): Promise<{ received: number; cipherSha256: string | null }> {
+    const declared = request.headers['content-length'];
+    if (declared !== undefined && offset + Number(declared) > file.cipherSize) {
+      reply.header('connection', 'close');
+      return refuse(
+        request,
+        bundle.id,
+        'upload.refused',
+        { n: file.n, reason: 'too_large' },
+        Errors.payloadTooLarge(`file ${file.n} is ${file.cipherSize} bytes of ciphertext; ${offset} received and ${declared} more would exceed it`, { file: file.n }),
+      );
+    }
+    let result;
+    try {
+      result = await app.blobs.append(key, offset, request.body as Readable, file.cipherSize);
+    } catch (err) {
+      if (err instanceof UploadTooLargeError) {
+        await app.blobs.discardUpload(key);
+        reply.header('connection', 'close');
+        return refuse(request, bundle.id, 'upload.refused', { n: file.n, reason: 'too_large' }, Errors.payloadTooLarge(`file ${file.n}: more than its ${file.cipherSize} bytes of ciphertext were sent; the upload was discarded`, { file: file.n }));
+      }
+      if (err instanceof UploadOffsetError) {
+        reply.header('upload-offset', String(err.expected));
+        throw Errors.conflict(`Upload-Offset ${offset} does not match the ${err.expected} bytes received`, { file: file.n, offset: err.expected });
+      }
+      if (err instanceof UploadLockedError) throw Errors.conflict(`another upload to file ${file.n} is in progress`, { file: file.n });
+      if (err instanceof UploadInterruptedError) {
+        request.log.info({ bundle: bundle.id, n: file.n, offset: err.offset }, 'upload interrupted; the received prefix is kept for resumption');
+        throw Errors.badRequest(`the upload was interrupted at offset ${err.offset}; resume with PATCH`);
+      }
+      throw err;
+    }
+    if (result.offset < file.cipherSize) return { received: result.offset, cipherSha256: null };
+    const sha = await completeFile(request, bundle, file, key, result.fromStart ? result.appendedSha256 : null);
+    return { received: result.offset, cipherSha256: sha };
+  }
+
+  app.post(
+    '/v1/bundles',
+    {
+      bodyLimit: 16 * 1024 * 1024,
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['bundles'],
+        summary: 'Create a bundle from a signed manifest and the owner jurisdiction key wrap',
+        body: CreateBundleBody,
+        response: { 201: Type.Object({ id: Type.String(), status: Type.Literal('open'), files: Type.Array(FileState) }), ...problemResponses(400, 401, 403, 422) },
+      },
+    },
+    async (request, reply) => {
+      const created = await createBundle(app, principalOf(request), request.body, randomUUID());
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.put(
+    '/v1/bundles/:id/files/:n',
+    {
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['bundles'],
+        summary: 'Upload the ciphertext of file n (application/octet-stream), streamed; replaces a partial upload',
+        params: FileParams,
+        response: { 200: Type.Object({ n: Type.Integer(), received: Type.Integer(), cipherSha256: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { id, n } = request.params;
+      const { bundle, file, key } = await loadForUpload(request, id, n, 'upload');
+      if ((await app.blobs.offset(key)) > 0) await app.blobs.discardUpload(key);
+      const { received, cipherSha256 } = await receive(request, reply, bundle, file, key, 0);
+      return { n, received, cipherSha256 };
+    },
+  );
+
+  app.route({
+    method: 'HEAD',
+    url: '/v1/bundles/:id/files/:n',
+    config: { access: { roles: ['investigator'] } },
+    schema: { tags: ['bundles'], summary: 'tus: the Upload-Offset of file n (bytes received, survives restarts)', params: FileParams },
+    handler: async (request, reply) => {
+      const { id, n } = request.params as { id: string; n: number };
+      const { bundle, access } = await loadVisible(request, id, 'upload_offset', (a) => a.ownerJurisdiction);
+      if (!access.uploader) return refuse(request, id, 'upload.refused', { n, reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may upload to it'));
+      const file = bundle.files[n];
+      if (!file) throw Errors.notFound(`bundle ${id} has no file ${n}`);
+      const offset = await app.blobs.offset({ bundleId: id, n });
+      return reply.status(200).headers({ 'upload-offset': String(offset), 'upload-length': String(file.cipherSize), 'tus-resumable': TUS_VERSION, 'cache-control': 'no-store' }).send();
+    },
+  });
+
+  app.patch(
+    '/v1/bundles/:id/files/:n',
+    {
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['bundles'],
+        summary: 'tus: append to file n at Upload-Offset (application/offset+octet-stream); 204 with the new Upload-Offset',
+        params: FileParams,
+        headers: Type.Object({ 'upload-offset': Type.Integer({ minimum: 0 }), 'tus-resumable': Type.Optional(Type.String()) }),
+        response: { 204: Type.Null({ description: 'appended; see Upload-Offset' }), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { id, n } = request.params;
+      const tus = request.headers['tus-resumable'];
+      if (tus !== undefined && tus !== TUS_VERSION) {
+        reply.header('tus-version', TUS_VERSION);
+        throw Errors.preconditionFailed(`Tus-Resumable ${tus} is not supported; use ${TUS_VERSION}`);
+      }
+      if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/offset+octet-stream') {
+        throw Errors.unsupportedMediaType('PATCH takes Content-Type: application/offset+octet-stream');
+      }
+      const offset = request.headers['upload-offset'];
+      const { bundle, file, key } = await loadForUpload(request, id, n, 'upload');
+      const { received } = await receive(request, reply, bundle, file, key, offset);
+      return reply.status(204).headers({ 'upload-offset': String(received), 'tus-resumable': TUS_VERSION }).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/bundles/:id/seal',
+    {
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['bundles'],
+        summary: 'Seal: every file complete and as in the manifest → immutable',
+        params: BundleParams,
+        response: { 200: Type.Object({ id: Type.String(), status: Type.Literal('sealed'), sealedAt: Type.String() }), ...problemResponses(401, 403, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const { bundle, access } = await loadVisible(request, id, 'seal', (a) => a.ownerJurisdiction);
+      if (!access.uploader) return refuse(request, id, 'seal.refused', { reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may seal it'));
+      if (bundle.status === 'sealed') return refuse(request, id, 'seal.refused', { reason: 'already_sealed' }, bundleSealed(id));
+      for (const file of bundle.files) {
+        const size = await app.blobs.objectSize({ bundleId: id, n: file.n });
+        if (file.receivedAt === null || size === null) {
+          const received = await app.blobs.offset({ bundleId: id, n: file.n });
+          return refuse(request, id, 'seal.refused', { reason: 'file_incomplete', n: file.n }, Errors.conflict(`file ${file.n} is incomplete: ${received} of ${file.cipherSize} bytes received`, { file: file.n, received }));
+        }
+        if (size !== file.cipherSize) {
+          return refuse(request, id, 'seal.refused', { reason: 'size_mismatch', n: file.n }, Errors.unprocessable(`file ${file.n} is ${size} bytes, the manifest says ${file.cipherSize}`, { file: file.n }));
+        }
+      }
+      const sealedAt = await app.custody.run(async (tx) => {
+        const current = await getBundle(tx, id, { forUpdate: true });
+        if (current?.status !== 'open') throw bundleSealed(id);
+        if (current.files.some((f) => f.receivedAt === null)) throw Errors.conflict('a file is incomplete');
+        const at = await markSealed(tx, id);
+        app.custody.append(tx, { type: 'bundle.sealed', actor: request.principal, subject: `bundle:${id}`, data: { manifestSha256: bundle.manifestSha256, files: bundle.files.length } });
+        return at;
+      });
+      return { id, status: 'sealed' as const, sealedAt: sealedAt.toISOString() };
+    },
+  );
+
+  app.get(
+    '/v1/bundles',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['bundles'],
+        summary: "Bundles the caller's jurisdiction owns or has a live release for",
+        querystring: Type.Object({ after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ items: Type.Array(BundleSummarySchema), next: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses(400, 401) },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const limit = request.query.limit ?? 100;
+      if (principal.jurisdiction === null) return { items: [], next: null };
+      const after = request.query.after !== undefined ? decodeCursor(request.query.after) : null;
+      const released = await app.releaseLookup.liveBundleIds(principal.jurisdiction);
+      const rows = await listBundles(app.db, principal.jurisdiction, released, { after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map((b) => ({ ...b, createdAt: b.createdAt.toISOString(), sealedAt: b.sealedAt?.toISOString() ?? null })),
+        next: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/bundles/:id',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['bundles'],
+        summary: "Metadata, manifest + signature, and the caller's jurisdiction's key wrap",
+        params: BundleParams,
+        response: { 200: BundleView, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const { bundle, access, principal } = await loadVisible(request, id, 'view', (a) => a.view);
+      const keyWrap = access.content && principal.jurisdiction !== null ? await getKeyWrap(app.db, id, principal.jurisdiction) : null;
+      const files = await Promise.all(bundle.files.map(async (f) => ({ n: f.n, cipherSize: f.cipherSize, received: f.receivedAt ? f.cipherSize : await app.blobs.offset({ bundleId: id, n: f.n }) })));
+      await app.custody.run((tx) =>
+        app.custody.append(tx, { type: 'bundle.accessed', actor: principal, subject: `bundle:${id}`, data: { keyWrap: keyWrap !== null } }),
+      );
+      const view = {
+        id: bundle.id,
+        ownerJurisdiction: bundle.ownerJurisdiction,
+        status: bundle.status,
+        manifest: bundle.manifest as unknown as Record<string, unknown>,
+        manifestSha256: bundle.manifestSha256,
+        signature: bundle.signature,
+        keyWrap,
+        files,
+        createdAt: bundle.createdAt.toISOString(),
+        sealedAt: bundle.sealedAt?.toISOString() ?? null,
+      };
+      return access.ownerJurisdiction ? { ...view, releases: await app.releaseLookup.list(id) } : view;
+    },
+  );
+
+  app.get(
+    '/v1/bundles/:id/files/:n',
+    {
+      exposeHeadRoute: false,
+      config: { access: { roles: ['investigator', 'registry'] } },
+      schema: {
+        tags: ['bundles'],
+        summary: 'The ciphertext of file n (streamed; Range supported; ETag and Repr-Digest of the whole ciphertext)',
+        params: FileParams,
+        response: { ...problemResponses(401, 404, 416) },
+      },
+    },
+    async (request, reply) => {
+      const { id, n } = request.params;
+      const { bundle, principal } = await loadVisible(request, id, 'download', (a) => a.content);
+      const file = bundle.files[n];
+      if (!file || file.receivedAt === null) return refuse(request, id, 'access.denied', { action: 'download', n, reason: 'no_such_file' }, Errors.notFound(`bundle ${id} has no complete file ${n}`));
+      const size = file.cipherSize;
+      const range = parseRange(request.headers.range, size);
+      if (range.kind === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${size}`);
+        throw Errors.rangeNotSatisfiable(`the range ${request.headers.range ?? ''} is outside the ${size} bytes of file ${n}`);
+      }
+      await app.custody.run((tx) =>
+        app.custody.append(tx, {
+          type: 'file.downloaded',
+          actor: principal,
+          subject: `bundle:${id}`,
+          data: range.kind === 'partial' ? { n, cipherSha256: file.cipherSha256, range: `${range.start}-${range.end}` } : { n, cipherSha256: file.cipherSha256 },
+        }),
+      );
+      const digest = Buffer.from(file.cipherSha256, 'hex').toString('base64');
+      reply.headers({
+        'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+        etag: `"${file.cipherSha256}"`,
+        'repr-digest': `sha-256=:${digest}:`,
+        digest: `sha-256=${digest}`,
+        'cache-control': 'private, no-store',
+      });
+      if (range.kind === 'partial') {
+        reply.status(206).headers({ 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': String(range.end - range.start + 1) });
+        // A stream is sent as is, never serialized; the response schema only documents the problems.
+        return reply.send(app.blobs.read({ bundleId: id, n }, { start: range.start, end: range.end }) as never);
+      }
+      reply.header('content-length', String(size));
+      return reply.send(app.blobs.read({ bundleId: id, n }) as never);
+    },
+  );
+
+  app.get(
+    '/v1/bundles/:id/custody',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['bundles'],
+        summary: "The bundle's custody entries, each with an inclusion proof to the signed checkpoint returned",
+        params: BundleParams,
+        response: { 200: CustodySchema, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await loadVisible(request, id, 'custody', (a) => a.custody);
+      return app.custody.custodyOf(`bundle:${id}`);
+    },
+  );
+};

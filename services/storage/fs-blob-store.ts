@@ -1,0 +1,207 @@
+/**
+ * The filesystem blob store under EVX_BLOB_DIR:
+ *   uploads/<bundle>/<n>.part   bytes received so far (resumable)
+ *   objects/<bundle>/<n>        committed ciphertext, immutable
+ * An upload becomes an object by fsync + rename + directory fsync, so an
+ * object is either absent or complete. Paths are built only from the bundle
+ * id (a UUID) and the file index, never from client-supplied names.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  UploadInterruptedError,
+  UploadLockedError,
+  UploadOffsetError,
+  UploadTooLargeError,
+  type AppendResult,
+  type BlobKey,
+  type BlobStore,
+  type ByteRange,
+} from './blob-store.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Received bytes are written in pieces of up to this size: few syscalls, bounded memory. */
+const WRITE_BUFFER = 1024 * 1024;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sizeOf(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  private readonly held = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  private paths(key: BlobKey): { partDir: string; part: string; lock: string; objectDir: string; object: string } {
+    if (!UUID.test(key.bundleId) || !Number.isSafeInteger(key.n) || key.n < 0) throw new Error('invalid blob key');
+    const partDir = path.join(this.root, 'uploads', key.bundleId);
+    const objectDir = path.join(this.root, 'objects', key.bundleId);
+    return {
+      partDir,
+      part: path.join(partDir, `${key.n}.part`),
+      lock: path.join(partDir, `${key.n}.lock`),
+      objectDir,
+      object: path.join(objectDir, String(key.n)),
+    };
+  }
+
+  /**
+   * One writer per upload, across processes sharing the directory: an
+   * exclusive lock file naming host and pid. A lock left by a dead process
+   * on this host is taken over.
+   */
+  private async withLock<T>(key: BlobKey, fn: () => Promise<T>): Promise<T> {
+    const p = this.paths(key);
+    if (this.held.has(p.lock)) throw new UploadLockedError();
+    this.held.add(p.lock);
+    try {
+      await mkdir(p.partDir, { recursive: true });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await writeFile(p.lock, `${os.hostname()} ${process.pid}\n`, { flag: 'wx' });
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST' ? new UploadLockedError() : err;
+          const [host, pid] = (await readFile(p.lock, 'utf8').catch(() => '')).trim().split(' ');
+          if (host === os.hostname() && Number(pid) !== process.pid && !isAlive(Number(pid))) await rm(p.lock, { force: true });
+          else throw new UploadLockedError();
+        }
+      }
+      try {
+        return await fn();
+      } finally {
+        await rm(p.lock, { force: true });
+      }
+    } finally {
+      this.held.delete(p.lock);
+    }
+  }
+
+  async offset(key: BlobKey): Promise<number> {
+    const p = this.paths(key);
+    return (await sizeOf(p.object)) ?? (await sizeOf(p.part)) ?? 0;
+  }
+
+  async hasObject(key: BlobKey): Promise<boolean> {
+    return (await sizeOf(this.paths(key).object)) !== null;
+  }
+
+  async objectSize(key: BlobKey): Promise<number | null> {
+    return sizeOf(this.paths(key).object);
+  }
+
+  append(key: BlobKey, offset: number, source: Readable, limit: number): Promise<AppendResult> {
+    const p = this.paths(key);
+    return this.withLock(key, async () => {
+      const committed = await sizeOf(p.object);
+      if (committed !== null) throw new UploadOffsetError(committed);
+      const current = (await sizeOf(p.part)) ?? 0;
+      if (offset !== current) throw new UploadOffsetError(current);
+      const fh: FileHandle = await open(p.part, 'a');
+      const hash = createHash('sha256');
+      let written = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (pendingBytes === 0) return;
+        const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        let done = 0;
+        while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+        written += buf.length;
+      };
+      try {
+        for await (const chunk of source as AsyncIterable<Buffer>) {
+          if (current + written + pendingBytes + chunk.length > limit) {
+            await flush();
+            throw new UploadTooLargeError(limit);
+          }
+          hash.update(chunk);
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= WRITE_BUFFER) await flush();
+        }
+        await flush();
+        await fh.sync();
+        return { offset: current + written, appendedSha256: hash.digest('hex'), fromStart: current === 0 };
+      } catch (err) {
+        if (err instanceof UploadTooLargeError) throw err;
+        // The connection broke: keep every byte that arrived, durably, for resumption.
+        await flush().catch(() => undefined);
+        await fh.sync().catch(() => undefined);
+        throw new UploadInterruptedError(current + written);
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  async hashUpload(key: BlobKey): Promise<string> {
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(this.paths(key).part, { highWaterMark: WRITE_BUFFER }) as AsyncIterable<Buffer>) hash.update(chunk);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return hash.digest('hex');
+  }
+
+  discardUpload(key: BlobKey): Promise<void> {
+    const p = this.paths(key);
+    return this.withLock(key, async () => {
+      await unlink(p.part).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    });
+  }
+
+  commitUpload(key: BlobKey): Promise<void> {
+    const p = this.paths(key);
+    return this.withLock(key, async () => {
+      if ((await sizeOf(p.object)) !== null) return;
+      await mkdir(p.objectDir, { recursive: true });
+      const fh = await open(p.part, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(p.part, p.object);
+      await fsyncDir(p.objectDir);
+      await fsyncDir(p.partDir);
+    });
+  }
+
+  read(key: BlobKey, range?: ByteRange): Readable {
+    const p = this.paths(key);
+    return createReadStream(p.object, range ? { start: range.start, end: range.end, highWaterMark: WRITE_BUFFER } : { highWaterMark: WRITE_BUFFER });
+  }
+}
