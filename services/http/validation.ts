@@ -3,6 +3,11 @@
  * null → 0) and strips unknown fields: for JSON bodies that would silently
  * change what a client signed or meant, so bodies are validated strictly.
  * Query strings, params and headers are text by nature and are coerced.
+ *
+ * Fastify also parses `text/plain` bodies by default, which turns a request
+ * sent with the wrong Content-Type into a confusing "body must be object"
+ * 400: JSON routes accept JSON only, anything else is a 415. Routes that take
+ * other media types (uploads) register their own parsers.
  */
 import { Ajv } from 'ajv';
 import formatsPlugin from 'ajv-formats';
@@ -28,6 +33,7 @@ function makeAjv(coerce: boolean): Ajv {
 }
 
 export function installValidators(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) => {

@@ -4,9 +4,9 @@ import { principalOf } from '../auth/plugin.js';
 import type { Principal } from '../auth/principal.js';
 import { Errors } from '../errors.js';
 import { getJurisdiction } from '../jurisdictions/repository.js';
-import { decodeBase64 } from '../shared/encoding.js';
 import { Key32Base64, Timestamp, problemResponses } from '../shared/schemas.js';
 import { listOfficerKeys, registerOfficerKey, type Officer } from './repository.js';
+import { parseSigningPublicKey } from './signing-key.js';
 
 const OfficerKeySchema = Type.Object({
   keyId: Type.String({ format: 'uuid' }),
@@ -37,8 +37,13 @@ export const officerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const principal = principalOf(request);
       const officer = officerOf(principal);
-      const publicKey = decodeBase64(request.body.publicKey, 32);
-      if (!publicKey || publicKey.every((b) => b === 0)) throw Errors.invalidKey('publicKey must be a 32-byte Ed25519 public key');
+      const parsed = parseSigningPublicKey(request.body.publicKey);
+      if ('problem' in parsed) {
+        throw parsed.problem === 'weak'
+          ? Errors.invalidKey('publicKey is a small-order or non-canonical Ed25519 point: signatures under it would prove nothing')
+          : Errors.invalidKey('publicKey must be a 32-byte Ed25519 public key');
+      }
+      const publicKey = parsed.key;
       const result = await app.custody.run(async (tx) => {
         if (!(await getJurisdiction(tx, officer.jurisdiction))) {
           throw Errors.jurisdictionUnknown(`jurisdiction ${officer.jurisdiction} is not registered; an admin must register it first`);
