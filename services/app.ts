@@ -23,6 +23,9 @@ import { officerRoutes } from './officers/routes.js';
 import { bundleRoutes } from './bundles/routes.js';
 import storagePlugin from './storage/plugin.js';
 import bundlesPlugin from './bundles/plugin.js';
+import { agreementRoutes } from './agreements/routes.js';
+import { releaseRoutes } from './agreements/release-routes.js';
+import { releaseLookup } from './agreements/releases.js';
 
 /** Log paths that may carry credentials or key material. */
 export const REDACTED_LOG_PATHS = [
@@ -102,7 +105,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     checkpointIntervalMs: config.checkpointIntervalMs,
   });
   await app.register(storagePlugin, { blobDir: config.blobDir });
-  await app.register(bundlesPlugin, {});
+  await app.register(bundlesPlugin, { releaseLookup: releaseLookup(app.db) });
   await app.register(openapiPlugin);
 
   await app.register(healthRoutes);
@@ -110,6 +113,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(officerRoutes);
   await app.register(ledgerRoutes);
   await app.register(bundleRoutes);
+  await app.register(agreementRoutes);
+  await app.register(releaseRoutes);
 
   return app;
 }

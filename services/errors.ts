@@ -82,3 +82,39 @@ export const Errors = {
   serviceUnavailable: defineProblem('service_unavailable', 503, 'The service is not ready'),
   internal: defineProblem('internal_error', 500, 'Internal error'),
 } as const;
+
+/** Refusals whose code comes from pure logic (the agreement lifecycle, the release rule). */
+const DOMAIN_PROBLEMS: Array<[code: string, status: number, title: string]> = [
+  ['not_a_party', 403, 'Not a party to the agreement'],
+  ['agreement_terminated', 409, 'The agreement is terminated'],
+  ['invalid_transition', 409, 'Not possible in the agreement\'s current state'],
+  ['version_mismatch', 409, 'Not the current terms version'],
+  ['already_signed', 409, 'Already signed by this party'],
+  ['terms_unchanged', 409, 'The amendment does not change the terms'],
+  ['terms_invalid', 400, 'The terms are invalid'],
+  ['reason_invalid', 400, 'The reason is invalid'],
+  ['no_signing_key', 422, 'No registered signing key'],
+  ['signing_key_mismatch', 422, 'The signing key does not belong to the caller'],
+  ['signature_invalid', 422, 'The signature does not verify'],
+  ['parties_changed', 422, 'An amendment cannot change the parties'],
+  ['agreement_state_invalid', 500, 'Internal error'],
+  // SPEC §3 release denials, in precedence order.
+  ['no_agreement', 403, 'No agreement between the owner and the recipient'],
+  ['agreement_inactive', 403, 'The agreement is not active'],
+  ['agreement_expired', 403, 'Outside the agreement\'s validity period'],
+  ['direction_not_permitted', 403, 'The agreement does not permit this direction'],
+  ['crime_category_not_covered', 403, 'The crime category is not covered'],
+  ['classification_exceeds', 403, 'The classification exceeds what the agreement allows'],
+  ['purpose_not_permitted', 403, 'The purpose is not permitted'],
+  ['bundle_not_sealed', 403, 'The bundle is not sealed'],
+  ['not_owner', 403, 'Only the owner jurisdiction may release'],
+  ['release_exists', 409, 'A live release to this recipient exists'],
+];
+const domainProblems = new Map(DOMAIN_PROBLEMS.map(([code, status, title]) => [code, defineProblem(code, status, title)]));
+
+/** The named error for a code produced by pure domain logic; unknown codes are a programming error. */
+export function domainError(code: string, detail: string, extensions?: Record<string, unknown>): EvxError {
+  const make = domainProblems.get(code);
+  if (!make) throw new Error(`no problem is defined for code ${code}`);
+  return make(detail, extensions);
+}

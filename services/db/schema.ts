@@ -52,6 +52,10 @@ export interface Database {
   bundles: BundlesTable;
   bundle_files: BundleFilesTable;
   key_wraps: KeyWrapsTable;
+  agreements: AgreementsTable;
+  agreement_history: AgreementHistoryTable;
+  releases: ReleasesTable;
+  receipts: ReceiptsTable;
 }
 
 export interface LogEntriesTable {
@@ -125,4 +129,51 @@ export interface KeyWrapJson {
   ephemeralPublicKey: string;
   nonce: string;
   box: string;
+}
+
+export interface AgreementsTable {
+  id: string;
+  party_low: string;
+  party_high: string;
+  version: number;
+  status: 'draft' | 'active' | 'suspended' | 'terminated';
+  terms: ColumnType<unknown, string, string>;
+  terms_sha256: string;
+  signatures: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+export type AgreementRow = Selectable<AgreementsTable>;
+
+export interface AgreementHistoryTable {
+  agreement_id: string;
+  seq: number;
+  item: ColumnType<unknown, string, never>;
+}
+
+export interface ReleasesTable {
+  id: string;
+  bundle_id: string;
+  recipient: string;
+  purpose: string;
+  request_reference: string;
+  agreement_id: string;
+  agreement_version: number;
+  granted_by_issuer: string;
+  granted_by_sub: string;
+  granted_at: CreatedAt;
+  revoked_at: Date | null;
+}
+export type ReleaseRow = Selectable<ReleasesTable>;
+
+export interface ReceiptsTable {
+  id: string;
+  bundle_id: string;
+  jurisdiction: string;
+  issuer: string;
+  sub: string;
+  key_id: string;
+  signature: string;
+  manifest_sha256: string;
+  recorded_at: CreatedAt;
 }

@@ -1,0 +1,180 @@
+/**
+ * Releases and receipts (SPEC §2–3): the owner releases a sealed bundle to a
+ * recipient under an agreement, with the bundle key wrapped for the
+ * recipient's current box key; the recipient's registry records a signed
+ * receipt. Every grant, denial, revocation and receipt is a custody entry.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { refuse, loadVisible } from '../bundles/guard.js';
+import { upsertKeyWrap } from '../bundles/repository.js';
+import { KeyWrapSchema } from '../bundles/schemas.js';
+import { Errors, domainError } from '../errors.js';
+import { validateKeyWrap } from '../envelope/index.js';
+import { currentJurisdictionKey, getJurisdiction } from '../jurisdictions/repository.js';
+import { listOfficerKeys } from '../officers/repository.js';
+import { decodeBase64 } from '../shared/encoding.js';
+import { ed25519Verify } from '../shared/ed25519.js';
+import { JurisdictionCode, problemResponses, Timestamp } from '../shared/schemas.js';
+import { agreementsBetween } from './repository.js';
+import { insertRelease, revokeRelease } from './releases.js';
+import { releaseDecision } from './release-rule.js';
+
+const BundleParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+
+/** The bytes a recipient officer signs to acknowledge custody (SPEC §2.1 receipt). */
+export function receiptMessage(bundleId: string, manifestSha256: string): Buffer {
+  return Buffer.from(`evx/receipt/v1\n${bundleId}\n${manifestSha256}\n`, 'utf8');
+}
+
+export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/bundles/:id/releases',
+    {
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['releases'],
+        summary: 'Release a sealed bundle to a recipient under an agreement; 403 with the first failing reason',
+        params: BundleParams,
+        body: Type.Object(
+          {
+            recipient: JurisdictionCode,
+            purpose: Type.String({ minLength: 1, maxLength: 64 }),
+            requestReference: Type.String({ minLength: 1, maxLength: 200 }),
+            keyWrap: Type.Object({}, { additionalProperties: true, description: 'SPEC §4 key wrap for the recipient' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ recipient: Type.String(), agreementId: Type.String(), agreementVersion: Type.Integer(), grantedAt: Timestamp }),
+          ...problemResponses(400, 401, 403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { recipient, purpose, requestReference } = request.body;
+      const { bundle, access, principal } = await loadVisible(app, request, id, 'release', (a) => a.view);
+      const deny = (reason: string, detail: string): Promise<never> =>
+        refuse(app, request, id, 'release.denied', { recipient, purpose, reason }, domainError(reason, detail, { reason }));
+
+      const wrap = validateKeyWrap(request.body.keyWrap);
+      if (!wrap.ok) {
+        const first = wrap.problems[0];
+        throw Errors.validationFailed(`body/keyWrap${first?.path ?? ''} ${first?.message ?? 'is invalid'}`, { errors: wrap.problems });
+      }
+      // Only the owner releases; asked by anyone else (a recipient, say), the answer reveals nothing of the owner's agreements.
+      if (!access.ownerJurisdiction) return deny('not_owner', `only ${bundle.ownerJurisdiction}, the owner, may release this bundle`);
+      if (recipient === bundle.ownerJurisdiction) throw Errors.unprocessable('a bundle cannot be released to its owner', { problem: 'recipient_is_owner' });
+      if (!(await getJurisdiction(app.db, recipient))) throw Errors.jurisdictionUnknown(`jurisdiction ${recipient} is not registered`);
+
+      const decision = releaseDecision({
+        bundle: { ownerJurisdiction: bundle.ownerJurisdiction, status: bundle.status, crimeCategory: bundle.crimeCategory, classification: bundle.classification },
+        requester: { jurisdiction: principal.jurisdiction! },
+        recipient,
+        purpose,
+        agreements: await agreementsBetween(app.db, bundle.ownerJurisdiction, recipient),
+        now: new Date(),
+      });
+      if (!decision.allow) return deny(decision.reason, `the release of this bundle to ${recipient} for "${purpose}" is not allowed: ${decision.reason}`);
+
+      const current = await currentJurisdictionKey(app.db, recipient);
+      if (!current) throw Errors.unprocessable(`${recipient} has no box key to wrap for`, { problem: 'jurisdiction_has_no_key' });
+      if (wrap.value.jurisdiction !== recipient || wrap.value.keyVersion !== current.keyVersion) {
+        throw Errors.unprocessable(`keyWrap must be for ${recipient} key version ${current.keyVersion} (got ${wrap.value.jurisdiction} version ${wrap.value.keyVersion})`, { problem: 'key_version_not_current' });
+      }
+
+      const granted = await app.custody.run(async (tx) => {
+        const release = await insertRelease(tx, {
+          id: randomUUID(),
+          bundleId: id,
+          recipient,
+          purpose,
+          requestReference,
+          agreementId: decision.agreement.id,
+          agreementVersion: decision.agreement.version,
+          grantedBy: { issuer: principal.issuer, sub: principal.sub },
+        });
+        if (!release) throw domainError('release_exists', `a live release of this bundle to ${recipient} exists; revoke it first`);
+        await upsertKeyWrap(tx, id, wrap.value);
+        app.custody.append(tx, {
+          type: 'release.granted',
+          actor: principal,
+          subject: `bundle:${id}`,
+          data: { recipient, purpose, requestReference, agreementId: decision.agreement.id, agreementVersion: decision.agreement.version, recipientKeyVersion: current.keyVersion },
+        });
+        return release;
+      });
+      return reply.status(201).send({ recipient, agreementId: granted.agreementId, agreementVersion: granted.agreementVersion, grantedAt: granted.grantedAt });
+    },
+  );
+
+  app.delete(
+    '/v1/bundles/:id/releases/:recipient',
+    {
+      config: { access: { roles: ['investigator'] } },
+      schema: {
+        tags: ['releases'],
+        summary: "Revoke the live release to a recipient: its key wrap is deleted and its next request fails",
+        params: Type.Object({ id: Type.String({ format: 'uuid' }), recipient: JurisdictionCode }, { additionalProperties: false }),
+        response: { 200: Type.Object({ recipient: Type.String(), revokedAt: Timestamp }), ...problemResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id, recipient } = request.params;
+      const { principal } = await loadVisible(app, request, id, 'revoke', (a) => a.ownerJurisdiction);
+      const revoked = await app.custody.run(async (tx) => {
+        const r = await revokeRelease(tx, id, recipient);
+        if (!r) throw Errors.notFound(`no live release of this bundle to ${recipient}`);
+        app.custody.append(tx, { type: 'release.revoked', actor: principal, subject: `bundle:${id}`, data: { recipient, agreementId: r.agreementId } });
+        return r;
+      });
+      return { recipient, revokedAt: revoked.revokedAt! };
+    },
+  );
+
+  app.post(
+    '/v1/bundles/:id/receipts',
+    {
+      config: { access: { roles: ['registry'] } },
+      schema: {
+        tags: ['releases'],
+        summary: "Record the recipient officer's signed receipt: Ed25519 over `evx/receipt/v1\\n<id>\\n<manifest sha256>\\n`",
+        params: BundleParams,
+        body: Type.Object({ signature: Type.String({ maxLength: 200 }) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({ bundleId: Type.String(), jurisdiction: Type.String(), keyId: Type.String(), manifestSha256: Type.String(), recordedAt: Timestamp }),
+          ...problemResponses(400, 401, 403, 404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { bundle, principal } = await loadVisible(app, request, id, 'receipt', (a) => a.liveRecipient && a.content);
+      const signature = decodeBase64(request.body.signature, 64);
+      const message = receiptMessage(id, bundle.manifestSha256);
+      const keys = await listOfficerKeys(app.db, { issuer: principal.issuer, sub: principal.sub, jurisdiction: principal.jurisdiction! });
+      const key = signature ? keys.find((k) => ed25519Verify(Buffer.from(k.publicKey, 'base64'), message, signature)) : undefined;
+      if (!key) {
+        return refuse(app, request, id, 'receipt.refused', { reason: 'signature_invalid' }, domainError('signature_invalid', 'the signature does not verify over the receipt message with any signing key registered to you'));
+      }
+      const receiptId = randomUUID();
+      const recordedAt = await app.custody.run(async (tx) => {
+        const row = await tx
+          .insertInto('receipts')
+          .values({ id: receiptId, bundle_id: id, jurisdiction: principal.jurisdiction!, issuer: principal.issuer, sub: principal.sub, key_id: key.keyId, signature: request.body.signature, manifest_sha256: bundle.manifestSha256 })
+          .returning('recorded_at')
+          .executeTakeFirstOrThrow();
+        app.custody.append(tx, {
+          type: 'receipt.recorded',
+          actor: principal,
+          subject: `bundle:${id}`,
+          data: { recipient: principal.jurisdiction!, keyId: key.keyId, manifestSha256: bundle.manifestSha256, signature: request.body.signature },
+        });
+        return row.recorded_at;
+      });
+      return reply.status(201).send({ bundleId: id, jurisdiction: principal.jurisdiction!, keyId: key.keyId, manifestSha256: bundle.manifestSha256, recordedAt: recordedAt.toISOString() });
+    },
+  );
+};

@@ -1,0 +1,40 @@
+/**
+ * The checks every bundle route starts with: who may see the bundle, and a
+ * custody entry for every refused attempt. A caller who may not see a
+ * bundle gets the same 404 whether or not it exists.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { principalOf } from '../auth/plugin.js';
+import type { Principal } from '../auth/principal.js';
+import { Errors, type EvxError } from '../errors.js';
+import type { JsonValue } from '../shared/jcs.js';
+import { bundleAccess, type BundleAccess } from './access.js';
+import { getBundle, type Bundle } from './repository.js';
+
+/** Record a refused attempt on a bundle in the custody log, then throw `error`. */
+export async function refuse(app: FastifyInstance, request: FastifyRequest, bundleId: string, type: string, data: Record<string, JsonValue>, error: EvxError): Promise<never> {
+  try {
+    await app.custody.run((tx) => app.custody.append(tx, { type, actor: request.principal, subject: `bundle:${bundleId}`, data }));
+  } catch (err) {
+    request.log.error({ err }, 'could not record a refused attempt');
+  }
+  throw error;
+}
+
+export interface VisibleBundle {
+  bundle: Bundle;
+  access: BundleAccess;
+  principal: Principal;
+}
+
+/** The bundle and what the caller may do with it; a recorded 404 when `need` does not hold. */
+export async function loadVisible(app: FastifyInstance, request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean): Promise<VisibleBundle> {
+  const principal = principalOf(request);
+  const bundle = await getBundle(app.db, id);
+  const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction) : { live: false, any: false };
+  const access = bundle ? bundleAccess(bundle, principal, releases) : null;
+  if (!bundle || !access || !need(access)) {
+    return refuse(app, request, id, 'access.denied', { action, reason: bundle ? 'not_permitted' : 'no_such_bundle' }, Errors.notFound(`bundle ${id} not found`));
+  }
+  return { bundle, access, principal };
+}
