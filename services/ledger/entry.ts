@@ -175,6 +175,14 @@ export function parseCustodyEntry(value: unknown): CustodyEntry {
 }
 
 const str = JSON.stringify;
+// RFC 8785 escapes only '"', '\\' and U+0000..U+001F (lone surrogates are
+// rejected by the shape check); a string without them is written as is,
+// which is much cheaper than JSON.stringify.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? str(s) : '"' + s + '"';
+}
 
 /**
  * canonicalize(data) with a fast path for the usual flat payload: one level of
@@ -195,7 +203,10 @@ function canonicalData(data: Record<string, JsonValue>): string {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const value = data[key];
-    out += (i === 0 ? '' : ',') + keyPrefix(key) + (typeof value === 'object' && value !== null ? canonicalize(value) : str(value));
+    out +=
+      (i === 0 ? '' : ',') +
+      keyPrefix(key) +
+      (typeof value === 'string' ? quote(value) : typeof value === 'object' && value !== null ? canonicalize(value) : str(value));
   }
   return out + '}';
 }
@@ -207,7 +218,7 @@ const KEY_PREFIXES = new Map<string, string>();
 function keyPrefix(key: string): string {
   let prefix = KEY_PREFIXES.get(key);
   if (prefix === undefined) {
-    prefix = str(key) + ':';
+    prefix = quote(key) + ':';
     if (KEY_PREFIXES.size < 1024) KEY_PREFIXES.set(key, prefix);
   }
   return prefix;
@@ -216,16 +227,21 @@ function keyPrefix(key: string): string {
 /**
  * JCS text of an entry already checked by custodyEntryProblem(). Keys in
  * UTF-16 order; prev, subjectPrev and time are ASCII by their patterns and
- * need no escaping; everything else goes through JSON.stringify, whose string
- * escaping and integer output are exactly RFC 8785's.
+ * need no escaping; other strings go through quote(), numbers and nested data
+ * through JSON.stringify and canonicalize(), exactly as jcs.ts writes them.
  */
 export function canonicalEntryTextUnchecked(e: CustodyEntry): string {
+  return serialize(e, '{"actor":');
+}
+
+/** `head` is the opening text; the leaf hash passes the 0x00 prefix in it to save a concatenation. */
+function serialize(e: CustodyEntry, head: string): string {
   const a = e.actor;
   return (
-    '{"actor":' +
+    head +
     (a === null
       ? 'null'
-      : '{"iss":' + str(a.iss) + ',"jurisdiction":' + (a.jurisdiction === null ? 'null' : str(a.jurisdiction)) + ',"sub":' + str(a.sub) + '}') +
+      : '{"iss":' + quote(a.iss) + ',"jurisdiction":' + (a.jurisdiction === null ? 'null' : quote(a.jurisdiction)) + ',"sub":' + quote(a.sub) + '}') +
     ',"data":' +
     canonicalData(e.data) +
     ',"prev":"' +
@@ -233,20 +249,20 @@ export function canonicalEntryTextUnchecked(e: CustodyEntry): string {
     '","seq":' +
     e.seq +
     ',"subject":' +
-    str(e.subject) +
+    quote(e.subject) +
     ',"subjectPrev":' +
     (e.subjectPrev === null ? 'null' : '"' + e.subjectPrev + '"') +
     ',"time":"' +
     e.time +
     '","type":' +
-    str(e.type) +
+    quote(e.type) +
     ',"v":1}'
   );
 }
 
 /** Hex leaf hash of a checked entry; U+0000 is UTF-8 0x00, the RFC 6962 leaf prefix. */
 export function entryLeafHashHexUnchecked(e: CustodyEntry): string {
-  return hash('sha256', '\u0000' + canonicalEntryTextUnchecked(e), 'hex');
+  return hash('sha256', serialize(e, '\u0000{"actor":'), 'hex');
 }
 
 /** The JCS text of a custody entry (throws CustodyEntryError if it is not one). */
