@@ -42,16 +42,6 @@ function toActor(actor: Principal | Actor | null): CustodyEntry['actor'] {
   return { iss: actor.issuer, sub: actor.sub, jurisdiction: actor.jurisdiction };
 }
 
-/** Lock the head row (serializing all appenders, in every process) and remember it for this transaction. */
-export async function lockLogHead(tx: Tx): Promise<HeadState> {
-  const known = lockedHeads.get(tx);
-  if (known) return known;
-  const row = await tx.selectFrom('log_head').select(['size', 'last_leaf_hash', 'frontier']).where('singleton', '=', true).forUpdate().executeTakeFirstOrThrow();
-  const head: HeadState = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier };
-  lockedHeads.set(tx, head);
-  return head;
-}
-
 /** An append waiting for its seq: what the caller said, and when. */
 export interface PendingAppend {
   input: AppendInput;
@@ -68,13 +58,24 @@ export interface PendingAppend {
  */
 export async function writeEntries(tx: Tx, appends: readonly PendingAppend[]): Promise<AppendedEntry[]> {
   if (appends.length === 0) return [];
-  const head = await lockLogHead(tx);
   const subjects = [...new Set(appends.map((a) => a.input.subject))];
   const heads = new Map<string, string | null>(subjects.map((s) => [s, null]));
-  const found = await sql<{ subject: string; leaf_hash: Buffer }>`
-    SELECT DISTINCT ON (subject) subject, leaf_hash FROM log_entries
-    WHERE subject = ANY(${subjects}::text[]) ORDER BY subject, seq DESC`.execute(tx);
-  for (const r of found.rows) heads.set(r.subject, r.leaf_hash.toString('hex'));
+  let head = lockedHeads.get(tx);
+  if (!head) {
+    // Lock the head and read the subjects' latest entries in one round trip (see migration 0006).
+    const row = (
+      await sql<{ size: number; last_leaf_hash: Buffer; frontier: Buffer[]; head_subjects: string[] | null; head_hashes: Buffer[] | null }>`
+        SELECT * FROM evx_lock_log_head(${subjects}::text[])`.execute(tx)
+    ).rows[0]!;
+    head = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier };
+    lockedHeads.set(tx, head);
+    (row.head_subjects ?? []).forEach((subject, i) => heads.set(subject, row.head_hashes![i]!.toString('hex')));
+  } else {
+    const found = await sql<{ subject: string; leaf_hash: Buffer }>`
+      SELECT DISTINCT ON (subject) subject, leaf_hash FROM log_entries
+      WHERE subject = ANY(${subjects}::text[]) ORDER BY subject, seq DESC`.execute(tx);
+    for (const r of found.rows) heads.set(r.subject, r.leaf_hash.toString('hex'));
+  }
 
   const written: AppendedEntry[] = [];
   const leaves: Buffer[] = [];

@@ -6,8 +6,9 @@
  * the log head row, so one transaction per unit would cap the service at one
  * commit (fsync) and several round trips per entry. Instead, units arriving
  * while a batch is being written wait for the next one, and a batch is ONE
- * transaction: it locks the head, runs each unit's work in turn, queueing
- * their appends, writes all queued entries in one statement, and commits.
+ * transaction: it runs each unit's work in turn, queueing their appends,
+ * then locks the head, writes all queued entries in one statement, and
+ * commits.
  * Callers are answered only after COMMIT returned: nothing is reported done
  * before it is durable, and every change commits with its custody entries.
  *
@@ -18,7 +19,7 @@
  * database errors (PostgreSQL aborts the whole transaction on one).
  */
 import type { Db, Tx } from '../db/connect.js';
-import { lockLogHead, writeEntries, type AppendInput, type PendingAppend } from './repository.js';
+import { writeEntries, type AppendInput, type PendingAppend } from './repository.js';
 
 interface Unit<T> {
   work: (tx: Tx) => Promise<T> | T;
@@ -92,7 +93,9 @@ export class CustodyWriter {
         await this.db.transaction().execute(async (tx) => {
           const queued: PendingAppend[] = [];
           this.pending.set(tx, queued);
-          await lockLogHead(tx);
+          // The head is locked only at the end, by writeEntries: units run without holding it, and
+          // since nothing waits for another lock after taking it, batches in different processes
+          // cannot deadlock on it.
           for (let i = 0; i < units.length; i++) {
             try {
               values.push(await units[i]!.work(tx));
