@@ -31,7 +31,8 @@ export function bundleAccess(bundle: { ownerJurisdiction: string; uploader: { is
   const ownerJurisdiction = principal.jurisdiction !== null && principal.jurisdiction === bundle.ownerJurisdiction;
   const uploader = ownerJurisdiction && principal.issuer === bundle.uploader.issuer && principal.sub === bundle.uploader.sub;
   const liveRecipient = !ownerJurisdiction && principal.jurisdiction !== null && releases.live;
-  const pastOrPresentRecipient = !ownerJurisdiction && principal.jurisdiction !== null && releases.any;
+  // A live release is a release: facts claiming live without any must not make a recipient who sees the bundle but not its custody.
+  const pastOrPresentRecipient = !ownerJurisdiction && principal.jurisdiction !== null && (releases.any || releases.live);
   const handlesContent = principal.roles.has('investigator') || principal.roles.has('registry');
   const content = (ownerJurisdiction || liveRecipient) && handlesContent;
   // Auditors oversee: the operator's auditors everything, a jurisdiction's auditors what their jurisdiction owns or received.
