@@ -117,6 +117,7 @@ export class LogVerifier {
   #stopped: BadEntry | null = null;
   #brokenLink: BrokenLink | null = null;
   #subjectBreak: BadEntry | null = null;
+  #storedMismatch: BadEntry | null = null;
   #finished = false;
 
   constructor(vkey: string | NoteVerifier, checkpoints: Iterable<string>, options: LogVerifierOptions = {}) {
@@ -140,8 +141,13 @@ export class LogVerifier {
     this.#recordRoots();
   }
 
-  /** Feeds the next entry (as received: it is checked, not trusted). */
-  push(value: unknown): void {
+  /**
+   * Feeds the next entry (as received: it is checked, not trusted). A server
+   * that stored each entry's leaf hash when appending can pass it: an entry
+   * edited in place then shows up exactly, even where only a later checkpoint
+   * would otherwise bound it (e.g. the last entry, or sparse checkpoints).
+   */
+  push(value: unknown, storedLeafHash?: string | Uint8Array): void {
     if (this.#finished) throw new Error('LogVerifier: push() after finish()');
     this.#received++;
     if (this.#stopped) return;
@@ -167,6 +173,16 @@ export class LogVerifier {
     } catch (err) {
       this.#stopped = { seq: position, reason: `entry ${position} cannot be canonicalized: ${errorText(err)}` };
       return;
+    }
+
+    if (storedLeafHash !== undefined && this.#storedMismatch === null) {
+      const stored = typeof storedLeafHash === 'string' ? storedLeafHash : Buffer.from(storedLeafHash).toString('hex');
+      if (stored !== leafHex) {
+        this.#storedMismatch = {
+          seq: position,
+          reason: `entry ${position} no longer hashes to the leaf hash stored when it was appended: it was altered in place`,
+        };
+      }
     }
 
     const linkBroken = entry.prev !== this.#prevLeafHex;
@@ -258,6 +274,7 @@ export class LogVerifier {
 
     const candidates: BadEntry[] = [];
     if (this.#stopped) candidates.push(this.#stopped);
+    if (this.#storedMismatch) candidates.push(this.#storedMismatch);
     const chain = this.#attributeBrokenLink(matched);
     if (chain) candidates.push(chain);
     if (this.#subjectBreak) candidates.push(this.#subjectBreak);

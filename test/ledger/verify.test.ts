@@ -223,6 +223,25 @@ t.test('without a checkpoint at n-1 a changed last entry is reported after the l
   }
 });
 
+t.test('a stored leaf hash (server-side evidence) pins an entry edited in place', async (t) => {
+  const sparse = [checkpointAt(ENTRIES, 100), checkpointAt(ENTRIES, N)];
+  const stored = ENTRIES.map(entryLeafHashHex);
+  for (const k of [N - 1, 150, 0]) {
+    const entries = clone(ENTRIES);
+    (entries[k] as CustodyEntry).data = { rewritten: true };
+    const withoutStored = verify(entries, sparse);
+    const v = new LogVerifier(KEYS.verifierKey, sparse);
+    entries.forEach((e, i) => v.push(e, i % 2 === 0 ? (stored[i] as string) : Buffer.from(stored[i] as string, 'hex')));
+    const report = v.finish();
+    t.equal(report.firstBad?.seq, k, `entry ${k}: ${report.firstBad?.reason}`);
+    t.match(report.firstBad?.reason, /altered in place/);
+    if (k === N - 1) t.equal(withoutStored.firstBad?.seq, 100, 'without it, only the checkpoints bound the change');
+  }
+  const v = new LogVerifier(KEYS.verifierKey, CHECKPOINTS);
+  ENTRIES.forEach((e, i) => v.push(e, stored[i]));
+  t.same(v.finish(), { ok: true, size: N, checked: N, firstBad: null }, 'matching stored hashes');
+});
+
 t.test('deleted, swapped, duplicated and truncated entries', async (t) => {
   for (const k of [0, 1, 137, N - 2]) {
     const deleted = ENTRIES.filter((_, i) => i !== k);
