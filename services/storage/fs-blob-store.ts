@@ -126,28 +126,42 @@ export class FsBlobStore implements BlobStore {
       if (offset !== current) throw new UploadOffsetError(current);
       const fh: FileHandle = await open(p.part, 'a');
       const hash = createHash('sha256');
+      // Double buffering: one write in flight while the next buffer fills, so
+      // the socket keeps being read while the disk writes; memory stays at
+      // about two buffers whatever the upload's size.
+      let accepted = 0;
       let written = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
-      const flush = async (): Promise<void> => {
-        if (pendingBytes === 0) return;
+      let inflight: Promise<void> = Promise.resolve();
+      const flush = (): Promise<void> => {
+        if (pendingBytes === 0) return inflight;
         const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
-        let done = 0;
-        while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
-        written += buf.length;
+        inflight = inflight.then(async () => {
+          let done = 0;
+          while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+          written += buf.length;
+        });
+        // Mark handled now; the error still surfaces at the next `await inflight`.
+        inflight.catch(() => undefined);
+        return inflight;
       };
       try {
         for await (const chunk of source as AsyncIterable<Buffer>) {
-          if (current + written + pendingBytes + chunk.length > limit) {
+          if (current + accepted + chunk.length > limit) {
             await flush();
             throw new UploadTooLargeError(limit);
           }
           hash.update(chunk);
+          accepted += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= WRITE_BUFFER) await flush();
+          if (pendingBytes >= WRITE_BUFFER) {
+            await inflight;
+            void flush();
+          }
         }
         await flush();
         await fh.sync();
@@ -159,6 +173,7 @@ export class FsBlobStore implements BlobStore {
         await fh.sync().catch(() => undefined);
         throw new UploadInterruptedError(current + written);
       } finally {
+        await inflight.catch(() => undefined);
         await fh.close();
       }
     });
