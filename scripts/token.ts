@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadOrCreateDevIssuer, mintEdDSAToken } from '../services/auth/dev-issuer.js';
-import { loadConfig } from '../services/config.js';
+import { ConfigError, loadConfig, type Config } from '../services/config.js';
 import { JURISDICTION_CODE_PATTERN, ROLES } from '../services/shared/vocabulary.js';
 
 function fail(msg: string): never {
@@ -27,13 +27,21 @@ if (values.help) {
   process.stdout.write('usage: npm run token -- --jurisdiction NL --roles investigator[,registry] [--sub NAME] [--ttl SECONDS]\n       npm run token -- --operator --roles admin\n');
   process.exit(0);
 }
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
 if (config.issuers.length > 0) fail('token issuers are configured (EVX_ISSUERS); the development issuer is not trusted, get a token from your identity provider');
 if (config.production) fail('the development issuer is never used in production');
 if (values.operator === (values.jurisdiction !== undefined)) fail('give exactly one of --jurisdiction CODE or --operator');
 if (values.jurisdiction !== undefined && !new RegExp(JURISDICTION_CODE_PATTERN).test(values.jurisdiction)) fail(`--jurisdiction must match ${JURISDICTION_CODE_PATTERN}`);
 const roles = values.roles.split(',').map((r) => r.trim()).filter(Boolean);
 for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) fail(`unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+// The service refuses admin from anyone but the operator: do not mint a token it would refuse.
+if (roles.includes('admin') && !values.operator) fail('the admin role is only for operator tokens: use --operator --roles admin');
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');
 const dev = loadOrCreateDevIssuer(config.dataDir);

@@ -1,11 +1,16 @@
 /**
  * The service entry: read the configuration, start, and stop cleanly on
  * SIGINT/SIGTERM. Everything else lives in start.ts and app.ts.
+ *
+ * The configuration is checked before the rest of the service is loaded
+ * (which takes seconds), so a bad value is reported at once.
  */
-import pino from 'pino';
-import { loggerOptions } from './app.js';
+import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
-import { startService } from './start.js';
+import type { RunningService } from './start.js';
+
+/** Last resort if a shutdown hangs; above start.ts's grace for requests in flight plus stopping the database. */
+const FORCED_EXIT_MS = 30_000;
 
 async function main(): Promise<void> {
   let config;
@@ -18,24 +23,24 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino(loggerOptions(config.logLevel));
-  const log = { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m) };
 
-  // A signal during start-up waits for the start to finish (or fail) and
-  // then stops what was started, so no embedded PostgreSQL is left behind.
-  const starting = startService(config, { logger, log });
+  // Signals are handled from here on: one during start-up waits for the start
+  // to finish (or fail) and then stops what was started, so no embedded
+  // PostgreSQL is left behind.
+  let logger: Logger = pino({ level: config.logLevel });
+  let starting: Promise<RunningService> | null = null;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
-      logger.error('shutdown took longer than 20s; exiting');
+      logger.error(`shutdown took longer than ${FORCED_EXIT_MS / 1000}s; exiting`);
       process.exit(1);
-    }, 20_000);
+    }, FORCED_EXIT_MS);
     force.unref();
     try {
-      const service = await starting.catch(() => null);
+      const service = starting ? await starting.catch(() => null) : null;
       await service?.close();
       process.exit(0);
     } catch (err) {
@@ -46,6 +51,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
+  const { loggerOptions } = await import('./app.js');
+  const { startService } = await import('./start.js');
+  if (stopping) return;
+  logger = pino(loggerOptions(config.logLevel));
+  const log = { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m) };
+
+  starting = startService(config, { logger, log });
   let service;
   try {
     service = await starting;

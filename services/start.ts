@@ -15,7 +15,11 @@ export interface RunningService {
   /** Base URL the service listens on. */
   url: string;
   config: Config;
-  /** Graceful: stop accepting, finish in-flight requests, close the pool, stop the embedded database. */
+  /**
+   * Graceful: stop accepting, let in-flight requests finish (at most
+   * SHUTDOWN_GRACE_MS, then their connections are cut), close the pool,
+   * stop the embedded database.
+   */
   close(): Promise<void>;
 }
 
@@ -24,8 +28,35 @@ export interface StartLog {
   warn(msg: string): void;
 }
 
-export async function startService(config: Config, options: BuildAppOptions & { log?: StartLog } = {}): Promise<RunningService> {
+/** How long a shutdown waits for requests in flight before cutting their connections. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Close the app, giving requests in flight `graceMs` to finish. A request
+ * that does not (a stalled upload, a slow download) must not hold the
+ * shutdown forever — the embedded database would then never be stopped — so
+ * its connection is cut and the close completes.
+ */
+async function closeApp(app: FastifyInstance, graceMs: number, log: StartLog): Promise<void> {
+  const closed = app.close();
+  closed.catch(() => undefined); // a late failure after the grace period must not become an unhandled rejection
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'grace_over'>((resolve) => {
+    timer = setTimeout(() => resolve('grace_over'), graceMs);
+  });
+  try {
+    if ((await Promise.race([closed, graceOver])) !== 'grace_over') return;
+  } finally {
+    clearTimeout(timer);
+  }
+  log.warn(`requests still in flight after ${graceMs} ms; closing their connections`);
+  app.server.closeAllConnections();
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+}
+
+export async function startService(config: Config, options: BuildAppOptions & { log?: StartLog; shutdownGraceMs?: number } = {}): Promise<RunningService> {
   const log = options.log ?? { info: () => {}, warn: () => {} };
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
   let embedded: EmbeddedPostgres | null = null;
   let app: FastifyInstance | null = null;
   try {
@@ -54,7 +85,7 @@ export async function startService(config: Config, options: BuildAppOptions & { 
       close: () => {
         closing ??= (async () => {
           try {
-            await running.close();
+            await closeApp(running, graceMs, log);
           } finally {
             await db?.stop();
           }

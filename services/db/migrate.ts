@@ -16,7 +16,9 @@ import pg from 'pg';
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /** Arbitrary but fixed: 'evx' in ASCII, used only for the migration lock. */
-const MIGRATION_LOCK_KEY = 0x657678;
+export const MIGRATION_LOCK_KEY = 0x657678;
+
+const MIGRATION_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
 
 export class MigrationError extends Error {
   override name = 'MigrationError';
@@ -28,9 +30,25 @@ export interface MigrationFile {
   sha256: string;
 }
 
+/**
+ * The migration files in order. A `.sql` file whose name does not follow
+ * `NNNN_name.sql`, or two files with the same number, stop the run: either
+ * would otherwise be silently skipped or applied in an order nobody chose.
+ */
 export function readMigrations(dir: string = MIGRATIONS_DIR): MigrationFile[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+  const sqlFiles = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.sql'));
+  const misnamed = sqlFiles.filter((f) => !MIGRATION_NAME.test(f));
+  if (misnamed.length > 0) {
+    throw new MigrationError(`migration file ${misnamed.join(', ')} in ${dir} is not named NNNN_lower_case_name.sql; rename it (it would otherwise be skipped)`);
+  }
+  const byNumber = new Map<string, string>();
+  for (const f of sqlFiles.sort()) {
+    const n = MIGRATION_NAME.exec(f)![1]!;
+    const other = byNumber.get(n);
+    if (other) throw new MigrationError(`migrations ${other} and ${f} share the number ${n}; renumber one of them`);
+    byNumber.set(n, f);
+  }
+  return sqlFiles
     .sort()
     .map((name) => {
       const sql = readFileSync(path.join(dir, name), 'utf8');
