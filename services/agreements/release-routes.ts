@@ -10,7 +10,7 @@ import { Type } from 'typebox';
 import { refuse, loadVisible } from '../bundles/guard.js';
 import { upsertKeyWrap } from '../bundles/repository.js';
 import { KeyWrapSchema } from '../bundles/schemas.js';
-import { Errors, domainError } from '../errors.js';
+import { Errors, domainError, problemOf, type EvxError } from '../errors.js';
 import { validateKeyWrap } from '../envelope/index.js';
 import { currentJurisdictionKey, getJurisdiction } from '../jurisdictions/repository.js';
 import { listOfficerKeys } from '../officers/repository.js';
@@ -22,6 +22,13 @@ import { insertRelease, revokeRelease } from './releases.js';
 import { releaseDecision } from './release-rule.js';
 
 const BundleParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The action a release route performs, as named in custody entries. */
+function actionOf(method: string, url: string | undefined): string {
+  if (url?.endsWith('/receipts')) return 'receipt';
+  return method === 'DELETE' ? 'revoke' : 'release';
+}
 
 /** The bytes a recipient officer signs to acknowledge custody (SPEC §2.1 receipt). */
 export function receiptMessage(bundleId: string, manifestSha256: string): Buffer {
@@ -29,6 +36,19 @@ export function receiptMessage(bundleId: string, manifestSha256: string): Buffer
 }
 
 export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // The role gate (auth plugin, onRequest) refuses before any handler runs; every
+  // denied attempt on a bundle is still recorded (SPEC §2), so record it here.
+  // Scoped to this plugin's routes: all of them name a bundle in `:id`.
+  app.addHook('onError', async (request, _reply, error) => {
+    if (problemOf(error)?.code !== 'forbidden_role' || request.principal === null) return;
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string' || !UUID.test(id)) return;
+    const data = { action: actionOf(request.method, request.routeOptions.url), reason: 'forbidden_role' };
+    await app.custody
+      .run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id.toLowerCase()}`, data }))
+      .catch((err: unknown) => request.log.error({ err }, 'could not record a refused attempt'));
+  });
+
   app.post(
     '/v1/bundles/:id/releases',
     {
@@ -58,16 +78,18 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { bundle, access, principal } = await loadVisible(app, request, id, 'release', (a) => a.view);
       const deny = (reason: string, detail: string): Promise<never> =>
         refuse(app, request, id, 'release.denied', { recipient, purpose, reason }, domainError(reason, detail, { reason }));
+      // Refusals that are not SPEC §3 denials (bad wrap, unknown recipient, a live release exists) are recorded too.
+      const refused = (reason: string, error: EvxError): Promise<never> => refuse(app, request, id, 'release.refused', { recipient, purpose, reason }, error);
 
       const wrap = validateKeyWrap(request.body.keyWrap);
       if (!wrap.ok) {
         const first = wrap.problems[0];
-        throw Errors.validationFailed(`body/keyWrap${first?.path ?? ''} ${first?.message ?? 'is invalid'}`, { errors: wrap.problems });
+        return refused('key_wrap_invalid', Errors.validationFailed(`body/keyWrap${first?.path ?? ''} ${first?.message ?? 'is invalid'}`, { errors: wrap.problems }));
       }
       // Only the owner releases; asked by anyone else (a recipient, say), the answer reveals nothing of the owner's agreements.
       if (!access.ownerJurisdiction) return deny('not_owner', `only ${bundle.ownerJurisdiction}, the owner, may release this bundle`);
-      if (recipient === bundle.ownerJurisdiction) throw Errors.unprocessable('a bundle cannot be released to its owner', { problem: 'recipient_is_owner' });
-      if (!(await getJurisdiction(app.db, recipient))) throw Errors.jurisdictionUnknown(`jurisdiction ${recipient} is not registered`);
+      if (recipient === bundle.ownerJurisdiction) return refused('recipient_is_owner', Errors.unprocessable('a bundle cannot be released to its owner', { problem: 'recipient_is_owner' }));
+      if (!(await getJurisdiction(app.db, recipient))) return refused('jurisdiction_unknown', Errors.jurisdictionUnknown(`jurisdiction ${recipient} is not registered`));
 
       const decision = releaseDecision({
         bundle: { ownerJurisdiction: bundle.ownerJurisdiction, status: bundle.status, crimeCategory: bundle.crimeCategory, classification: bundle.classification },
@@ -80,9 +102,12 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!decision.allow) return deny(decision.reason, `the release of this bundle to ${recipient} for "${purpose}" is not allowed: ${decision.reason}`);
 
       const current = await currentJurisdictionKey(app.db, recipient);
-      if (!current) throw Errors.unprocessable(`${recipient} has no box key to wrap for`, { problem: 'jurisdiction_has_no_key' });
+      if (!current) return refused('jurisdiction_has_no_key', Errors.unprocessable(`${recipient} has no box key to wrap for`, { problem: 'jurisdiction_has_no_key' }));
       if (wrap.value.jurisdiction !== recipient || wrap.value.keyVersion !== current.keyVersion) {
-        throw Errors.unprocessable(`keyWrap must be for ${recipient} key version ${current.keyVersion} (got ${wrap.value.jurisdiction} version ${wrap.value.keyVersion})`, { problem: 'key_version_not_current' });
+        return refused(
+          'key_version_not_current',
+          Errors.unprocessable(`keyWrap must be for ${recipient} key version ${current.keyVersion} (got ${wrap.value.jurisdiction} version ${wrap.value.keyVersion})`, { problem: 'key_version_not_current' }),
+        );
       }
 
       const granted = await app.custody.run(async (tx) => {
@@ -96,7 +121,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
           agreementVersion: decision.agreement.version,
           grantedBy: { issuer: principal.issuer, sub: principal.sub },
         });
-        if (!release) throw domainError('release_exists', `a live release of this bundle to ${recipient} exists; revoke it first`);
+        if (!release) return null;
         await upsertKeyWrap(tx, id, wrap.value);
         app.custody.append(tx, {
           type: 'release.granted',
@@ -106,6 +131,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
         return release;
       });
+      if (!granted) return refused('release_exists', domainError('release_exists', `a live release of this bundle to ${recipient} exists; revoke it first`));
       return reply.status(201).send({ recipient, agreementId: granted.agreementId, agreementVersion: granted.agreementVersion, grantedAt: granted.grantedAt });
     },
   );
@@ -126,10 +152,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { principal } = await loadVisible(app, request, id, 'revoke', (a) => a.ownerJurisdiction);
       const revoked = await app.custody.run(async (tx) => {
         const r = await revokeRelease(tx, id, recipient);
-        if (!r) throw Errors.notFound(`no live release of this bundle to ${recipient}`);
+        if (!r) return null;
         app.custody.append(tx, { type: 'release.revoked', actor: principal, subject: `bundle:${id}`, data: { recipient, agreementId: r.agreementId } });
         return r;
       });
+      if (!revoked) return refuse(app, request, id, 'release.refused', { action: 'revoke', recipient, reason: 'no_live_release' }, Errors.notFound(`no live release of this bundle to ${recipient}`));
       return { recipient, revokedAt: revoked.revokedAt! };
     },
   );

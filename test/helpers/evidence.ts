@@ -16,7 +16,8 @@ import {
   type KeyWrap,
   type Manifest,
 } from '../../services/envelope/index.js';
-import { ed25519Generate, type Ed25519KeyPair } from '../../services/shared/ed25519.js';
+import { ed25519Generate, ed25519Sign, type Ed25519KeyPair } from '../../services/shared/ed25519.js';
+import { canonicalBytes } from '../../services/shared/jcs.js';
 import type { TestApp, TestIssuers } from './app.js';
 
 export interface JurisdictionKeys {
@@ -119,4 +120,154 @@ export async function uploadBundle(ta: TestApp, officer: Officer, prepared: Prep
     if (res.statusCode !== 200) throw new Error(`seal: ${res.statusCode} ${res.body}`);
   }
   return id;
+}
+
+// ---------------------------------------------------------------------------
+// Agreements, releases and the custody log, as a client drives them over HTTP
+// (used by test/agreements/*: authorization matrix, denial reasons, lifecycle
+// routes, key rotation).
+// ---------------------------------------------------------------------------
+
+/** Terms between `a` and `b` that cover a confidential war-crimes bundle released a → b for `trial`, valid now. */
+export function agreementTerms(a: string, b: string, overrides: Partial<AgreementTermsInput> = {}): AgreementTermsInput {
+  const day = 24 * 3600 * 1000;
+  return {
+    parties: [a, b],
+    legalBasis: `Cooperation arrangement ${a}–${b}`,
+    direction: 'a_to_b',
+    crimeCategories: ['war_crimes', 'crimes_against_humanity'],
+    maxClassification: 'confidential',
+    purposes: ['trial', 'investigation'],
+    validFrom: new Date(Date.now() - day).toISOString(),
+    validUntil: new Date(Date.now() + 365 * day).toISOString(),
+    onwardTransfer: false,
+    ...overrides,
+  };
+}
+
+/** SPEC §3 terms as a client sends them (validated by the server, so loosely typed here). */
+export interface AgreementTermsInput {
+  parties: [string, string];
+  legalBasis: string;
+  direction: 'both' | 'a_to_b' | 'b_to_a';
+  crimeCategories: string[];
+  maxClassification: string;
+  purposes: string[];
+  validFrom: string;
+  validUntil: string;
+  onwardTransfer: boolean;
+}
+
+/** Base64 Ed25519 signature by `officer` over JCS(terms): what POST …/signatures takes. */
+export function signTerms(officer: Pick<Officer, 'key'>, terms: AgreementTermsInput): string {
+  return ed25519Sign(officer.key.seed, canonicalBytes(terms)).toString('base64');
+}
+
+/** POST /v1/agreements/:id/signatures as `officer` over `terms` (default: a correct signature). */
+export function postSignature(ta: TestApp, officer: Officer, id: string, version: number, terms: AgreementTermsInput, signature = signTerms(officer, terms)): Promise<LightResponse> {
+  return ta.app.inject({ method: 'POST', url: `/v1/agreements/${id}/signatures`, headers: officer.headers, payload: { version, signature } });
+}
+
+export interface MadeAgreement {
+  id: string;
+  version: number;
+  terms: AgreementTermsInput;
+}
+
+/**
+ * Draft an agreement as `drafter` and have `signers` sign it, in order; throws
+ * on any refusal. With both parties' officers as signers it ends active.
+ */
+export async function makeAgreement(ta: TestApp, drafter: Officer, terms: AgreementTermsInput, signers: Officer[] = []): Promise<MadeAgreement> {
+  const drafted = await ta.app.inject({ method: 'POST', url: '/v1/agreements', headers: drafter.headers, payload: { terms } });
+  if (drafted.statusCode !== 201) throw new Error(`draft agreement: ${drafted.statusCode} ${drafted.body}`);
+  const made: MadeAgreement = { id: drafted.json().id as string, version: drafted.json().version as number, terms };
+  for (const s of signers) {
+    const res = await postSignature(ta, s, made.id, made.version, terms);
+    if (res.statusCode !== 200) throw new Error(`sign agreement as ${s.sub}: ${res.statusCode} ${res.body}`);
+  }
+  return made;
+}
+
+/** POST /v1/agreements/:id/{suspend,terminate,resume}; throws unless 200. */
+export async function agreementAction(ta: TestApp, officer: Officer, id: string, action: 'suspend' | 'terminate' | 'resume', reason = 'test'): Promise<{ version: number; status: string }> {
+  const res = await ta.app.inject({ method: 'POST', url: `/v1/agreements/${id}/${action}`, headers: officer.headers, payload: action === 'resume' ? {} : { reason } });
+  if (res.statusCode !== 200) throw new Error(`${action} agreement: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** A key wrap of the prepared bundle's key for `to` (its current version unless told otherwise). */
+export function wrapFor(prepared: Pick<PreparedBundle, 'bundleKey'>, to: JurisdictionKeys, keyVersion = to.keyVersion): KeyWrap {
+  return wrapBundleKey(prepared.bundleKey, { jurisdiction: to.code, keyVersion, boxPublicKey: to.box.publicKey });
+}
+
+/** POST /v1/bundles/:id/releases as `officer`; the response as is. */
+export function postRelease(
+  ta: TestApp,
+  officer: { headers: Record<string, string> },
+  bundleId: string,
+  body: { recipient: string; purpose?: string; requestReference?: string; keyWrap: unknown },
+): Promise<LightResponse> {
+  return ta.app.inject({
+    method: 'POST',
+    url: `/v1/bundles/${bundleId}/releases`,
+    headers: officer.headers,
+    payload: { purpose: 'trial', requestReference: 'REQ-2026-001', ...body },
+  });
+}
+
+/** Release `prepared` (uploaded as `bundleId`) to `to` for `purpose`; throws unless 201. */
+export async function releaseBundle(ta: TestApp, officer: Officer, bundleId: string, prepared: PreparedBundle, to: JurisdictionKeys, purpose = 'trial'): Promise<void> {
+  const res = await postRelease(ta, officer, bundleId, { recipient: to.code, purpose, keyWrap: wrapFor(prepared, to) });
+  if (res.statusCode !== 201) throw new Error(`release to ${to.code}: ${res.statusCode} ${res.body}`);
+}
+
+export interface LoggedEntry {
+  seq: number;
+  type: string;
+  subject: string;
+  actor: { iss: string; sub: string; jurisdiction: string | null } | null;
+  data: Record<string, unknown>;
+}
+
+/** The custody log's size now (entries are committed before a response is sent). */
+export function logSize(ta: TestApp): Promise<number> {
+  return ta.app.custody.size();
+}
+
+/** Raw log entries [start, end-of-log) via GET /v1/log/entries with the operator's auditor token. */
+export async function logEntriesSince(ta: TestApp, start: number): Promise<LoggedEntry[]> {
+  const end = await logSize(ta);
+  const out: LoggedEntry[] = [];
+  for (let from = start; from < end; from += 1000) {
+    const to = Math.min(end, from + 1000);
+    const res = await ta.app.inject({ url: `/v1/log/entries?start=${from}&end=${to}`, headers: ta.auth('operator', ['auditor']) });
+    if (res.statusCode !== 200) throw new Error(`log entries ${from}..${to}: ${res.statusCode} ${res.body}`);
+    out.push(...(res.json().entries as LoggedEntry[]));
+  }
+  return out;
+}
+
+type LightResponse = Awaited<ReturnType<TestApp['app']['inject']>>;
+
+/** Create the bundle only (no upload); returns its id. */
+export async function createOpenBundle(ta: TestApp, officer: Officer, prepared: PreparedBundle): Promise<string> {
+  const res = await postBundle(ta, officer.headers, createBody(prepared));
+  if (res.statusCode !== 201) throw new Error(`create bundle: ${res.statusCode} ${res.body}`);
+  return res.json().id as string;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), for content that does not compress or repeat. */
+export function pseudoRandom(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
 }
