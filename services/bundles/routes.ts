@@ -5,7 +5,7 @@
  * custody entry; a caller who may not see a bundle gets the same 404 whether
  * or not it exists.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -25,6 +25,47 @@ import type { Readable } from 'node:stream';
 
 const TUS_VERSION = '1.0.0';
 const NO_RELEASES: ReleaseFacts = { live: false, any: false };
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The bundle id of a URL in its one canonical spelling. The params schema's
+ * `uuid` format also lets through upper case and `urn:uuid:` forms, which
+ * PostgreSQL reads as the same (or no) uuid while the blob store and the
+ * custody subjects would see a different string: upper case is the same id
+ * (RFC 4122 input is case-insensitive), anything else is refused.
+ */
+function canonicalId(id: string): string {
+  const lower = id.toLowerCase();
+  if (!CANONICAL_UUID.test(lower)) throw Errors.validationFailed('params/id must be a UUID in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
+  return lower;
+}
+
+function mediaType(request: FastifyRequest): string | undefined {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+}
+
+/**
+ * Upload media types are checked before the body is parsed: otherwise a
+ * JSON content type would have the JSON parser read (and refuse) the
+ * ciphertext, and a PUT without a body would reach the handler with none.
+ * The connection is closed so a refused body is not read to its end.
+ */
+function requireMediaType(type: string, what: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (mediaType(request) !== type) {
+      reply.header('connection', 'close');
+      throw Errors.unsupportedMediaType(`${what} takes Content-Type: ${type}`);
+    }
+  };
+}
+
+async function requireTusVersion(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const tus = request.headers['tus-resumable'];
+  if (tus !== undefined && tus !== TUS_VERSION) {
+    reply.headers({ 'tus-version': TUS_VERSION, connection: 'close' });
+    throw Errors.preconditionFailed(`Tus-Resumable ${String(tus)} is not supported; use ${TUS_VERSION}`);
+  }
+}
 
 function encodeCursor(b: { createdAt: Date; id: string }): string {
   return Buffer.from(`${b.createdAt.toISOString()}|${b.id}`).toString('base64url');
@@ -32,7 +73,7 @@ function encodeCursor(b: { createdAt: Date; id: string }): string {
 function decodeCursor(text: string): { createdAt: Date; id: string } {
   const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw Errors.validationFailed('after is not a cursor returned by this API');
+  if (!id || Number.isNaN(createdAt.getTime()) || !CANONICAL_UUID.test(id)) throw Errors.validationFailed('after is not a cursor returned by this API');
   return { createdAt, id };
 }
 
@@ -72,8 +113,12 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const file = bundle.files[n];
     if (!file) return refuse(request, id, 'upload.refused', { n, reason: 'no_such_file' }, Errors.notFound(`bundle ${id} has no file ${n} (its manifest lists ${bundle.files.length})`));
     if (bundle.status === 'sealed') return refuse(request, id, 'upload.refused', { n, reason: 'bundle_sealed' }, bundleSealed(id));
-    if (file.receivedAt !== null) return refuse(request, id, 'upload.refused', { n, reason: 'already_received' }, Errors.conflict(`file ${n} was already received completely`, { file: n }));
+    if (file.receivedAt !== null || (await recoverReceipt(request, bundle, file))) return refuse(request, id, 'upload.refused', { n, reason: 'already_received' }, Errors.conflict(`file ${n} was already received completely`, { file: n }));
     return { bundle, file, key: { bundleId: id, n } };
+  }
+
+  function uploadInProgress(n: number): EvxError {
+    return Errors.conflict(`another upload to file ${n} is in progress`, { file: n });
   }
 
   function bundleSealed(id: string): EvxError {
@@ -98,18 +143,46 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     await app.blobs.commitUpload(key);
+    await recordReceived(request, bundle.id, file, sha, {});
+    return sha;
+  }
+
+  /** Mark the file received and record `file.received`, once, in one unit. */
+  async function recordReceived(request: FastifyRequest, bundleId: string, file: Bundle['files'][number], sha: string, extra: Record<string, JsonValue>): Promise<void> {
     await app.custody.run(async (tx) => {
-      const current = await getBundle(tx, bundle.id, { forUpdate: true });
-      if (current?.status !== 'open') throw bundleSealed(bundle.id);
-      await markFileReceived(tx, bundle.id, file.n);
+      const current = await getBundle(tx, bundleId, { forUpdate: true });
+      if (current?.status !== 'open') throw bundleSealed(bundleId);
+      // Two completions racing (or a recovery after a completion) record it once.
+      if (!(await markFileReceived(tx, bundleId, file.n))) return;
       app.custody.append(tx, {
         type: 'file.received',
         actor: request.principal,
-        subject: `bundle:${bundle.id}`,
-        data: { n: file.n, cipherSize: file.cipherSize, cipherSha256: sha },
+        subject: `bundle:${bundleId}`,
+        data: { n: file.n, cipherSize: file.cipherSize, cipherSha256: sha, ...extra },
       });
     });
-    return sha;
+  }
+
+  /**
+   * The object is committed before its receipt is recorded; a crash in
+   * between leaves a complete object the database calls not received, which
+   * no upload could ever replace. Finish that receipt when the object is as
+   * the manifest says. True if the file is (now) received.
+   */
+  async function recoverReceipt(request: FastifyRequest, bundle: Bundle, file: Bundle['files'][number]): Promise<boolean> {
+    if (file.receivedAt !== null) return true;
+    const key = { bundleId: bundle.id, n: file.n };
+    if (!(await app.blobs.hasObject(key))) return false;
+    const hash = createHash('sha256');
+    for await (const chunk of app.blobs.read(key) as AsyncIterable<Buffer>) hash.update(chunk);
+    const sha = hash.digest('hex');
+    if (sha !== file.cipherSha256 || (await app.blobs.objectSize(key)) !== file.cipherSize) {
+      request.log.error({ bundle: bundle.id, n: file.n, sha }, 'a committed object does not match its manifest entry');
+      return false;
+    }
+    await recordReceived(request, bundle.id, file, sha, { recovered: true });
+    file.receivedAt = new Date();
+    return true;
   }
 
   /** Stream the request body into the upload at `offset`; the shared part of PUT and PATCH. */
@@ -136,9 +209,9 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (err instanceof UploadOffsetError) {
         reply.header('upload-offset', String(err.expected));
-        throw Errors.conflict(`Upload-Offset ${offset} does not match the ${err.expected} bytes received`, { file: file.n, offset: err.expected });
+        return refuse(request, bundle.id, 'upload.refused', { n: file.n, reason: 'offset_mismatch', offset, expected: err.expected }, Errors.conflict(`Upload-Offset ${offset} does not match the ${err.expected} bytes received`, { file: file.n, offset: err.expected }));
       }
-      if (err instanceof UploadLockedError) throw Errors.conflict(`another upload to file ${file.n} is in progress`, { file: file.n });
+      if (err instanceof UploadLockedError) return refuse(request, bundle.id, 'upload.refused', { n: file.n, reason: 'upload_in_progress' }, uploadInProgress(file.n));
       if (err instanceof UploadInterruptedError) {
         request.log.info({ bundle: bundle.id, n: file.n, offset: err.offset }, 'upload interrupted; the received prefix is kept for resumption');
         throw Errors.badRequest(`the upload was interrupted at offset ${err.offset}; resume with PATCH`);
@@ -172,6 +245,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/bundles/:id/files/:n',
     {
       config: { access: { roles: ['investigator'] } },
+      onRequest: requireMediaType('application/octet-stream', 'PUT'),
       schema: {
         tags: ['bundles'],
         summary: 'Upload the ciphertext of file n (application/octet-stream), streamed; replaces a partial upload',
@@ -180,9 +254,20 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { id, n } = request.params;
+      const id = canonicalId(request.params.id);
+      const n = request.params.n;
       const { bundle, file, key } = await loadForUpload(request, id, n, 'upload');
-      if ((await app.blobs.offset(key)) > 0) await app.blobs.discardUpload(key);
+      if ((await app.blobs.offset(key)) > 0) {
+        try {
+          await app.blobs.discardUpload(key);
+        } catch (err) {
+          if (err instanceof UploadLockedError) {
+            reply.header('connection', 'close');
+            return refuse(request, id, 'upload.refused', { n, reason: 'upload_in_progress' }, uploadInProgress(n));
+          }
+          throw err;
+        }
+      }
       const { received, cipherSha256 } = await receive(request, reply, bundle, file, key, 0);
       return { n, received, cipherSha256 };
     },
@@ -194,7 +279,9 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { access: { roles: ['investigator'] } },
     schema: { tags: ['bundles'], summary: 'tus: the Upload-Offset of file n (bytes received, survives restarts)', params: FileParams },
     handler: async (request, reply) => {
-      const { id, n } = request.params as { id: string; n: number };
+      const params = request.params as { id: string; n: number };
+      const id = canonicalId(params.id);
+      const n = params.n;
       const { bundle, access } = await loadVisible(request, id, 'upload_offset', (a) => a.ownerJurisdiction);
       if (!access.uploader) return refuse(request, id, 'upload.refused', { n, reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may upload to it'));
       const file = bundle.files[n];
@@ -208,6 +295,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/bundles/:id/files/:n',
     {
       config: { access: { roles: ['investigator'] } },
+      onRequest: [requireTusVersion, requireMediaType('application/offset+octet-stream', 'PATCH')],
       schema: {
         tags: ['bundles'],
         summary: 'tus: append to file n at Upload-Offset (application/offset+octet-stream); 204 with the new Upload-Offset',
@@ -217,15 +305,8 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { id, n } = request.params;
-      const tus = request.headers['tus-resumable'];
-      if (tus !== undefined && tus !== TUS_VERSION) {
-        reply.header('tus-version', TUS_VERSION);
-        throw Errors.preconditionFailed(`Tus-Resumable ${tus} is not supported; use ${TUS_VERSION}`);
-      }
-      if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/offset+octet-stream') {
-        throw Errors.unsupportedMediaType('PATCH takes Content-Type: application/offset+octet-stream');
-      }
+      const id = canonicalId(request.params.id);
+      const n = request.params.n;
       const offset = request.headers['upload-offset'];
       const { bundle, file, key } = await loadForUpload(request, id, n, 'upload');
       const { received } = await receive(request, reply, bundle, file, key, offset);
@@ -241,15 +322,16 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['bundles'],
         summary: 'Seal: every file complete and as in the manifest → immutable',
         params: BundleParams,
-        response: { 200: Type.Object({ id: Type.String(), status: Type.Literal('sealed'), sealedAt: Type.String() }), ...problemResponses(401, 403, 404, 409, 422) },
+        response: { 200: Type.Object({ id: Type.String(), status: Type.Literal('sealed'), sealedAt: Type.String() }), ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
     },
     async (request) => {
-      const { id } = request.params;
+      const id = canonicalId(request.params.id);
       const { bundle, access } = await loadVisible(request, id, 'seal', (a) => a.ownerJurisdiction);
       if (!access.uploader) return refuse(request, id, 'seal.refused', { reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may seal it'));
       if (bundle.status === 'sealed') return refuse(request, id, 'seal.refused', { reason: 'already_sealed' }, bundleSealed(id));
       for (const file of bundle.files) {
+        await recoverReceipt(request, bundle, file);
         const size = await app.blobs.objectSize({ bundleId: id, n: file.n });
         if (file.receivedAt === null || size === null) {
           const received = await app.blobs.offset({ bundleId: id, n: file.n });
@@ -305,11 +387,11 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['bundles'],
         summary: "Metadata, manifest + signature, and the caller's jurisdiction's key wrap",
         params: BundleParams,
-        response: { 200: BundleView, ...problemResponses(401, 404) },
+        response: { 200: BundleView, ...problemResponses(400, 401, 404) },
       },
     },
     async (request) => {
-      const { id } = request.params;
+      const id = canonicalId(request.params.id);
       const { bundle, access, principal } = await loadVisible(request, id, 'view', (a) => a.view);
       const keyWrap = access.content && principal.jurisdiction !== null ? await getKeyWrap(app.db, id, principal.jurisdiction) : null;
       const files = await Promise.all(bundle.files.map(async (f) => ({ n: f.n, cipherSize: f.cipherSize, received: f.receivedAt ? f.cipherSize : await app.blobs.offset({ bundleId: id, n: f.n }) })));
@@ -341,11 +423,12 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['bundles'],
         summary: 'The ciphertext of file n (streamed; Range supported; ETag and Repr-Digest of the whole ciphertext)',
         params: FileParams,
-        response: { ...problemResponses(401, 404, 416) },
+        response: { ...problemResponses(400, 401, 403, 404, 416) },
       },
     },
     async (request, reply) => {
-      const { id, n } = request.params;
+      const id = canonicalId(request.params.id);
+      const n = request.params.n;
       const { bundle, principal } = await loadVisible(request, id, 'download', (a) => a.content);
       const file = bundle.files[n];
       if (!file || file.receivedAt === null) return refuse(request, id, 'access.denied', { action: 'download', n, reason: 'no_such_file' }, Errors.notFound(`bundle ${id} has no complete file ${n}`));
@@ -390,11 +473,11 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['bundles'],
         summary: "The bundle's custody entries, each with an inclusion proof to the signed checkpoint returned",
         params: BundleParams,
-        response: { 200: CustodySchema, ...problemResponses(401, 404) },
+        response: { 200: CustodySchema, ...problemResponses(400, 401, 404) },
       },
     },
     async (request) => {
-      const { id } = request.params;
+      const id = canonicalId(request.params.id);
       await loadVisible(request, id, 'custody', (a) => a.custody);
       return app.custody.custodyOf(`bundle:${id}`);
     },

@@ -18,6 +18,8 @@ import {
 } from '../../services/envelope/index.js';
 import { ed25519Generate, ed25519Sign, type Ed25519KeyPair } from '../../services/shared/ed25519.js';
 import { canonicalBytes } from '../../services/shared/jcs.js';
+import type { LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
 import type { TestApp, TestIssuers } from './app.js';
 
 export interface JurisdictionKeys {
@@ -120,6 +122,103 @@ export async function uploadBundle(ta: TestApp, officer: Officer, prepared: Prep
     if (res.statusCode !== 200) throw new Error(`seal: ${res.statusCode} ${res.body}`);
   }
   return id;
+}
+
+/** The POST /v1/bundles body for a prepared bundle. */
+export function createBody(prepared: PreparedBundle): { manifest: unknown; signature: string; keyWraps: unknown[] } {
+  return { manifest: prepared.manifest, signature: prepared.signature, keyWraps: prepared.keyWraps };
+}
+
+/** POST /v1/bundles through inject; the response as is. */
+export async function postBundle(ta: TestApp, headers: Record<string, string>, body: unknown): Promise<LightMyRequestResponse> {
+  return ta.app.inject({ method: 'POST', url: '/v1/bundles', headers, payload: body as Record<string, unknown> });
+}
+
+export interface CustodyItem {
+  entry: { seq: number; type: string; subject: string; actor: { iss: string; sub: string; jurisdiction: string | null } | null; data: Record<string, unknown> };
+  leafHash: string;
+  proof: { leafIndex: number; treeSize: number; hashes: string[] };
+}
+
+/** GET /v1/bundles/:id/custody as `headers`; throws unless 200. */
+export async function custodyOf(ta: TestApp, id: string, headers: Record<string, string>): Promise<{ checkpoint: string; entries: CustodyItem[] }> {
+  const res = await ta.app.inject({ url: `/v1/bundles/${id}/custody`, headers });
+  if (res.statusCode !== 200) throw new Error(`custody ${id}: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** Assert a problem+json response with this status and code (and, optionally, more members). */
+export function expectProblem(
+  t: Test,
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+  more: Record<string, unknown> = {},
+  what = '',
+): void {
+  const label = what ? `${what}: ` : '';
+  t.equal(res.statusCode, status, `${label}status ${status} (${res.body.slice(0, 300)})`);
+  t.match(String(res.headers['content-type']), /^application\/problem\+json/, `${label}problem+json`);
+  let body: unknown = null;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    // left null: the match below fails
+  }
+  t.match(body, { status, code, ...more }, `${label}code ${code}`);
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  rawPayload: Buffer;
+}
+
+/**
+ * One request over a real socket (node:http, no keep-alive). `body` may be a
+ * Buffer or an async iterable of Buffers (sent chunked unless a
+ * Content-Length header is given).
+ */
+export async function httpRequest(
+  baseUrl: string,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: Buffer | AsyncIterable<Buffer> },
+): Promise<HttpResult> {
+  const { request } = await import('node:http');
+  const url = new URL(options.path, baseUrl);
+  return new Promise<HttpResult>((resolve, reject) => {
+    const req = request(url, { method: options.method, headers: { connection: 'close', ...options.headers }, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const rawPayload = Buffer.concat(parts);
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: rawPayload.toString('utf8'), rawPayload });
+      });
+    });
+    req.on('error', reject);
+    const body = options.body;
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      void (async () => {
+        try {
+          for await (const chunk of body) {
+            if (req.destroyed) return;
+            if (!req.write(chunk)) await new Promise<void>((r) => req.once('drain', () => r()));
+          }
+          req.end();
+        } catch (err) {
+          req.destroy(err as Error);
+        }
+      })();
+    }
+  });
+}
+
+/** Start listening on a free loopback port; returns the base URL. Closed with the app. */
+export async function listen(ta: TestApp): Promise<string> {
+  return ta.app.listen({ port: 0, host: '127.0.0.1' });
 }
 
 // ---------------------------------------------------------------------------
