@@ -5,13 +5,35 @@
  * database on that server, so files can run in parallel.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/db/embedded.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * tap only recognises .ts test files it is pointed at directly (its TypeScript
+ * plugin is replaced by tsx here), so a directory argument is expanded to the
+ * *.test.ts files under it: `npm test -- test/ledger/`.
+ */
+function expandArgs(args: string[]): string[] {
+  return args.flatMap((arg) => {
+    const full = path.resolve(root, arg);
+    let isDir = false;
+    try {
+      isDir = !arg.startsWith('-') && statSync(full).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) return [arg];
+    return (readdirSync(full, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => path.join(arg, f));
+  });
+}
 
 async function main(): Promise<number> {
   let embedded: EmbeddedPostgres | null = null;
@@ -27,7 +49,7 @@ async function main(): Promise<number> {
   }
   try {
     return await new Promise<number>((resolve) => {
-      const child = spawn(path.join(root, 'node_modules', '.bin', 'tap'), process.argv.slice(2), { cwd: root, env, stdio: 'inherit' });
+      const child = spawn(path.join(root, 'node_modules', '.bin', 'tap'), expandArgs(process.argv.slice(2)), { cwd: root, env, stdio: 'inherit' });
       const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
