@@ -82,14 +82,22 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const actor = agreementActor(principal);
     const current = await loadAgreement(app.db, id);
     if (!current || principal.jurisdiction === null || !isParty(current.terms, principal.jurisdiction)) return notVisible(request, id, name);
-    return app.custody.run(async (tx) => {
+    const outcome = await app.custody.run(async (tx) => {
       const state = await loadAgreement(tx, id, { forUpdate: true });
       if (!state) throw Errors.notFound(`agreement ${id} not found`);
-      const { state: next, events } = unwrap(applyAgreementAction(state, action, { actor, now: new Date() }));
-      await saveAgreement(tx, state, next);
-      for (const e of events) app.custody.append(tx, { type: e.type, actor: principal, subject: e.subject, data: e.data as unknown as Record<string, JsonValue> });
-      return next;
+      const result = applyAgreementAction(state, action, { actor, now: new Date() });
+      if (!result.ok) return result;
+      await saveAgreement(tx, state, result.state);
+      for (const e of result.events) app.custody.append(tx, { type: e.type, actor: principal, subject: e.subject, data: e.data as unknown as Record<string, JsonValue> });
+      return result;
     });
+    if (!outcome.ok && outcome.error.status < 500) {
+      // A refused action by a party (a signature that does not verify, a conflict with the state) is recorded too.
+      await app.custody
+        .run((tx) => app.custody.append(tx, { type: 'agreement.refused', actor: principal, subject: `agreement:${id}`, data: { agreementId: id, action: name, reason: outcome.error.code } }))
+        .catch((err: unknown) => request.log.error({ err }, 'could not record a refused attempt'));
+    }
+    return unwrap(outcome).state;
   }
 
   const officer = { access: { roles: ['agreement_officer'] as const } };
