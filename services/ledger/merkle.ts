@@ -16,7 +16,7 @@
  * The verifiers never throw on hostile input: anything malformed is `false`.
  * They insist on 32-byte hashes everywhere, which is stricter than the
  * transparency-dev test vectors that use short placeholder roots (see
- * docs/drafts/formats-ledger.md).
+ * docs/FORMATS.md, Part A).
  */
 import { hash } from 'node:crypto';
 

@@ -92,7 +92,7 @@ function unverifiedSize(note: unknown): number {
  * checkpoints beyond the end of the log (truncation).
  *
  * firstBad names the entry that was altered, not merely where a check first
- * failed (see docs/drafts/formats-ledger.md, "Verifying the whole log"):
+ * failed (see docs/FORMATS.md, A8 "Verifying"):
  * - a missing, extra or reordered entry: the position where seq stops matching;
  * - a broken link j-1 → j with j → j+1 intact: entry j-1's content changed;
  *   with j → j+1 broken too, or entry j-1 covered by a matching checkpoint:

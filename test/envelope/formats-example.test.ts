@@ -1,6 +1,6 @@
 /**
  * Recomputes every value of the worked example in
- * docs/drafts/formats-envelope.md from its fixed inputs, mostly with
+ * docs/FORMATS.md (Part B) from its fixed inputs, mostly with
  * tweetnacl/libsodium directly rather than through services/envelope, and
  * fails if the document has a value nobody checked.
  */
@@ -28,7 +28,7 @@ import { canonicalize } from '../../services/shared/jcs.js';
 
 await sodium.ready;
 
-const DOC = new URL('../../docs/drafts/formats-envelope.md', import.meta.url);
+const DOC = new URL('../../docs/FORMATS.md', import.meta.url);
 const text = readFileSync(DOC, 'utf8');
 
 interface Block {
