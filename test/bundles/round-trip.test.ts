@@ -1,9 +1,27 @@
 import { createHash } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
 import t from 'tap';
 import { decryptBytes, unwrapBundleKey, validateKeyWrap } from '../../services/envelope/index.js';
 import { verifyCustody } from '../../services/ledger/verify.js';
 import { buildTestApp, registerJurisdictions } from '../helpers/app.js';
 import { addBoxKey, prepareBundle, registerOfficer, uploadBundle } from '../helpers/evidence.js';
+
+await sodium.ready;
+
+/** SPEC §4 decryption written directly on libsodium, independent of our envelope code. */
+function libsodiumOpenFile(ciphertext: Uint8Array, key: Uint8Array, prefix: Uint8Array, chunkSize: number): Buffer {
+  const boxed = chunkSize + sodium.crypto_secretbox_MACBYTES;
+  const count = Math.max(1, Math.ceil(ciphertext.length / boxed));
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const nonce = new Uint8Array(24);
+    nonce.set(prefix, 0);
+    const counter = new DataView(nonce.buffer, 16, 8);
+    counter.setBigUint64(0, BigInt(i) | (i === count - 1 ? 1n << 63n : 0n));
+    out.push(Buffer.from(sodium.crypto_secretbox_open_easy(ciphertext.subarray(i * boxed, Math.min(ciphertext.length, (i + 1) * boxed)), nonce, key)));
+  }
+  return Buffer.concat(out);
+}
 
 t.test('encrypt, upload, seal, download, decrypt: the plaintext comes back; custody verifies', async (t) => {
   const ta = await buildTestApp(t);
@@ -33,6 +51,11 @@ t.test('encrypt, upload, seal, download, decrypt: the plaintext comes back; cust
     const out = decryptBytes(res.rawPayload, { key: key!, noncePrefix: Buffer.from(f.noncePrefix, 'base64'), chunkSize: f.chunkSize });
     t.equal(createHash('sha256').update(out).digest('hex'), f.sha256, `file ${n} plaintext hash matches`);
     t.ok(out.equals(plain));
+    // The same bytes open with libsodium's primitives: the bundle key from crypto_box_open_easy, each chunk with crypto_secretbox_open_easy.
+    const wrap = body.keyWrap as { ephemeralPublicKey: string; nonce: string; box: string };
+    const k = sodium.crypto_box_open_easy(Buffer.from(wrap.box, 'base64'), Buffer.from(wrap.nonce, 'base64'), Buffer.from(wrap.ephemeralPublicKey, 'base64'), nl.box.secretKey);
+    const viaSodium = libsodiumOpenFile(res.rawPayload, k, Buffer.from(f.noncePrefix, 'base64'), f.chunkSize);
+    t.ok(viaSodium.equals(plain), `file ${n} decrypts with libsodium`);
   }
   const range = await ta.app.inject({ url: `/v1/bundles/${id}/files/1`, headers: { ...officer.headers, range: 'bytes=10-19' } });
   t.equal(range.statusCode, 206);
