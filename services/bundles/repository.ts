@@ -141,7 +141,16 @@ export interface BundleSummary {
   classification: string;
   createdAt: Date;
   sealedAt: Date | null;
+  /**
+   * created_at to the microsecond, as RFC 3339 UTC text: the keyset cursor.
+   * A JS Date keeps milliseconds only, and a cursor cut to milliseconds
+   * sorts before its own row, which the next page would then repeat.
+   */
+  createdAtExact: string;
 }
+
+/** RFC 3339 UTC with exactly six fractional digits, as `createdAtExact` is written. */
+export const EXACT_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 /**
  * Bundles `jurisdiction` owns, or is allowed by `extraIds` (live releases),
@@ -151,18 +160,21 @@ export async function listBundles(
   db: Executor,
   jurisdiction: string,
   extraIds: readonly string[],
-  page: { after: { createdAt: Date; id: string } | null; limit: number },
+  page: { after: { createdAtExact: string; id: string } | null; limit: number },
 ): Promise<BundleSummary[]> {
   let q = db
     .selectFrom('bundles')
     .select(['id', 'owner_jurisdiction', 'status', 'crime_category', 'classification', 'created_at', 'sealed_at'])
+    .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_at_exact'))
     .where((eb) => (extraIds.length > 0 ? eb.or([eb('owner_jurisdiction', '=', jurisdiction), eb('id', 'in', extraIds)]) : eb('owner_jurisdiction', '=', jurisdiction)))
     .orderBy('created_at')
     .orderBy('id')
     .limit(page.limit);
   if (page.after) {
-    const after = page.after;
-    q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+    if (!EXACT_TIMESTAMP.test(page.after.createdAtExact)) throw new Error('listBundles: after.createdAtExact is not an exact timestamp');
+    const at = sql<Date>`${page.after.createdAtExact}::timestamptz`;
+    const afterId = page.after.id;
+    q = q.where((eb) => eb.or([eb('created_at', '>', at), eb.and([eb('created_at', '=', at), eb('id', '>', afterId)])]));
   }
   const rows = await q.execute();
   return rows.map((r) => ({
@@ -173,5 +185,6 @@ export async function listBundles(
     classification: r.classification,
     createdAt: r.created_at,
     sealedAt: r.sealed_at,
+    createdAtExact: r.created_at_exact,
   }));
 }

@@ -11,13 +11,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../auth/plugin.js';
 import type { Principal } from '../auth/principal.js';
-import { Errors, type EvxError } from '../errors.js';
+import { Errors, problemOf, type EvxError } from '../errors.js';
 import { problemResponses } from '../shared/schemas.js';
 import type { JsonValue } from '../shared/jcs.js';
 import { bundleAccess, type BundleAccess, type ReleaseFacts } from './access.js';
 import { createBundle } from './intake.js';
 import { parseRange } from './range.js';
-import { getBundle, getKeyWrap, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
+import { EXACT_TIMESTAMP, getBundle, getKeyWrap, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
 import { BundleParams, BundleSummarySchema, BundleView, CreateBundleBody, CustodySchema, FileParams, FileState } from './schemas.js';
 import { UploadInterruptedError, UploadLockedError, UploadOffsetError, UploadTooLargeError, type BlobKey } from '../storage/blob-store.js';
 import type { Readable } from 'node:stream';
@@ -67,14 +67,17 @@ async function requireTusVersion(request: FastifyRequest, reply: FastifyReply): 
   }
 }
 
-function encodeCursor(b: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${b.createdAt.toISOString()}|${b.id}`).toString('base64url');
+function encodeCursor(b: { createdAtExact: string; id: string }): string {
+  return Buffer.from(`${b.createdAtExact}|${b.id}`).toString('base64url');
 }
-function decodeCursor(text: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !CANONICAL_UUID.test(id)) throw Errors.validationFailed('after is not a cursor returned by this API');
-  return { createdAt, id };
+function decodeCursor(text: string): { createdAtExact: string; id: string } {
+  const [exact, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  // The date must be a real one (PostgreSQL refuses 2026-02-30 with an error, not a 400): it must survive a round trip.
+  const real = exact !== undefined && EXACT_TIMESTAMP.test(exact) && !Number.isNaN(Date.parse(exact)) && new Date(exact).toISOString().slice(0, 23) === exact.slice(0, 23);
+  if (rest.length > 0 || !exact || !real || !id || !CANONICAL_UUID.test(id)) {
+    throw Errors.validationFailed('after is not a cursor returned by this API');
+  }
+  return { createdAtExact: exact, id };
 }
 
 export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -93,6 +96,26 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       request.log.error({ err }, 'could not record a refused attempt');
     }
     throw error;
+  }
+
+  /**
+   * Role refusals (403 forbidden_role) happen in the auth hook, before any
+   * handler: record them here, as a route's onError hook, so that every
+   * denied access to a bundle is in its custody. The answer does not depend
+   * on the bundle, so recording it reveals nothing to the caller.
+   */
+  function recordRoleRefusal(action: string) {
+    return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
+      if (problemOf(error)?.code !== 'forbidden_role' || request.principal === null) return;
+      const raw = (request.params as { id?: unknown }).id;
+      const id = typeof raw === 'string' ? raw.toLowerCase() : '';
+      if (!CANONICAL_UUID.test(id)) return;
+      try {
+        await app.custody.run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id}`, data: { action, reason: 'role_not_permitted' } }));
+      } catch (err) {
+        request.log.error({ err }, 'could not record a refused attempt');
+      }
+    };
   }
 
   /** The bundle and what the caller may do with it; 404 (recorded) when the caller may not see it. */
@@ -246,6 +269,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: { roles: ['investigator'] } },
       onRequest: requireMediaType('application/octet-stream', 'PUT'),
+      onError: recordRoleRefusal('upload'),
       schema: {
         tags: ['bundles'],
         summary: 'Upload the ciphertext of file n (application/octet-stream), streamed; replaces a partial upload',
@@ -277,6 +301,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     method: 'HEAD',
     url: '/v1/bundles/:id/files/:n',
     config: { access: { roles: ['investigator'] } },
+    onError: recordRoleRefusal('upload_offset'),
     schema: { tags: ['bundles'], summary: 'tus: the Upload-Offset of file n (bytes received, survives restarts)', params: FileParams },
     handler: async (request, reply) => {
       const params = request.params as { id: string; n: number };
@@ -296,6 +321,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: { roles: ['investigator'] } },
       onRequest: [requireTusVersion, requireMediaType('application/offset+octet-stream', 'PATCH')],
+      onError: recordRoleRefusal('upload'),
       schema: {
         tags: ['bundles'],
         summary: 'tus: append to file n at Upload-Offset (application/offset+octet-stream); 204 with the new Upload-Offset',
@@ -318,6 +344,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/bundles/:id/seal',
     {
       config: { access: { roles: ['investigator'] } },
+      onError: recordRoleRefusal('seal'),
       schema: {
         tags: ['bundles'],
         summary: 'Seal: every file complete and as in the manifest → immutable',
@@ -373,7 +400,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const rows = await listBundles(app.db, principal.jurisdiction, released, { after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return {
-        items: page.map((b) => ({ ...b, createdAt: b.createdAt.toISOString(), sealedAt: b.sealedAt?.toISOString() ?? null })),
+        items: page.map(({ createdAtExact: _cursor, ...b }) => ({ ...b, createdAt: b.createdAt.toISOString(), sealedAt: b.sealedAt?.toISOString() ?? null })),
         next: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
       };
     },
@@ -419,6 +446,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       exposeHeadRoute: false,
       config: { access: { roles: ['investigator', 'registry'] } },
+      onError: recordRoleRefusal('download'),
       schema: {
         tags: ['bundles'],
         summary: 'The ciphertext of file n (streamed; Range supported; ETag and Repr-Digest of the whole ciphertext)',

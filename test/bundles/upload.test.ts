@@ -260,6 +260,27 @@ t.test('unknown bundle, unknown file, other investigators, other jurisdictions',
     if (what !== 'HEAD') expectProblem(t, res, 403, 'forbidden', {}, `${what} by inv-2`);
     else t.equal(res.statusCode, 403, 'HEAD by inv-2');
   }
+  // Callers of the owner jurisdiction without the investigator role: 403 forbidden_role, recorded.
+  const registry = { ...nl2, sub: 'reg-1', headers: ta.auth('NL', ['registry'], { sub: 'reg-1' }) };
+  const auditor = { ...nl2, sub: 'aud-1', headers: ta.auth('NL', ['auditor'], { sub: 'aud-1' }) };
+  for (const who of [registry, auditor]) {
+    for (const [what, call] of calls.filter(([w]) => ['PUT', 'PATCH', 'HEAD', 'seal'].includes(w))) {
+      const res = await call(id, who);
+      if (what !== 'HEAD') expectProblem(t, res, 403, 'forbidden_role', {}, `${what} by ${who.sub}`);
+      else t.equal(res.statusCode, 403, `HEAD by ${who.sub}`);
+    }
+  }
+  const roleDenials = (await custodyOf(ta, id, nl.headers)).entries.map((e) => e.entry).filter((e) => e.type === 'access.denied' && e.data['reason'] === 'role_not_permitted');
+  t.same(
+    roleDenials.map((e) => [e.actor?.sub, e.data['action']]),
+    [registry, auditor].flatMap((w) => [
+      [w.sub, 'upload'],
+      [w.sub, 'upload'],
+      [w.sub, 'upload_offset'],
+      [w.sub, 'seal'],
+    ]),
+    'role refusals recorded as access.denied',
+  );
   t.equal(await headOffset(id, 0), 0, 'nothing was stored by any of them');
   const entries = (await custodyOf(ta, id, nl.headers)).entries.map((e) => e.entry);
   t.equal(entries.filter((e) => e.type === 'access.denied' && e.actor?.jurisdiction === 'DE').length, calls.length, 'every DE attempt recorded as access.denied');
