@@ -9,7 +9,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,6 +103,72 @@ function run(cmd: string, args: string[], runAs: RunAs | undefined, env: NodeJS.
   });
 }
 
+/** This boot of the machine (Linux); a claim from another boot is stale even if its pid is in use again. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const claimText = (): string => `${process.pid} ${bootId()}`.trim() + '\n';
+
+/** The pid of the live process holding the claim in `file`, or null (absent, unreadable or stale). */
+function liveOwner(file: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const [pidText, boot] = text.split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (boot && bootId() && boot !== bootId()) return null;
+  return pid === process.pid || isAlive(pid) ? pid : null;
+}
+
+/**
+ * Claim the cluster for this process before touching it, so that two evx
+ * processes started at once on one data directory cannot both run initdb or
+ * take each other's postmaster for an orphan: the second is refused with the
+ * first's pid. The claim is an exclusively created file; a stale claim (its
+ * process is gone, or it is from an earlier boot) is moved aside atomically
+ * and re-checked, so two processes replacing it cannot both win.
+ */
+function claimOwnership(ownerFile: string, pgDir: string): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      writeFileSync(ownerFile, claimText(), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = liveOwner(ownerFile);
+    if (owner === process.pid) return;
+    if (owner !== null) {
+      throw new Error(`the embedded PostgreSQL in ${pgDir} is in use by process ${owner}; stop it first or use another EVX_DATA_DIR`);
+    }
+    // Stale: move it aside, and put it back if what was moved is in fact a fresh claim by another process.
+    const aside = `${ownerFile}.stale-${process.pid}`;
+    try {
+      renameSync(ownerFile, aside);
+    } catch {
+      continue;
+    }
+    if (liveOwner(aside) !== null) {
+      try {
+        linkSync(aside, ownerFile);
+      } catch {
+        // A third process claimed it meanwhile; the next attempt sees who.
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+  throw new Error(`could not claim the embedded PostgreSQL in ${pgDir} (${ownerFile} keeps changing); is another evx starting on this EVX_DATA_DIR?`);
+}
+
 export interface StartEmbeddedOptions {
   dataDir: string;
   database?: string;
@@ -111,9 +177,9 @@ export interface StartEmbeddedOptions {
 
 /**
  * Start (initialising on first use) the embedded cluster in `<dataDir>/postgres`.
- * A lock file names the evx process that owns the cluster; a cluster left
- * running by a process that died (SIGKILL) is stopped and restarted, one owned
- * by a live process is refused.
+ * A claim file names the evx process that owns the cluster (see
+ * claimOwnership); a cluster left running by a process that died (SIGKILL)
+ * is stopped and restarted, one owned by a live process is refused.
  */
 export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? { info: () => {}, warn: () => {} };
@@ -122,9 +188,6 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
   const dataDir = path.resolve(options.dataDir);
   const pgDir = path.join(dataDir, 'postgres');
   const ownerFile = path.join(dataDir, 'postgres.owner');
-  const secretFile = path.join(dataDir, 'postgres-superuser.secret');
-  const logFile = path.join(dataDir, 'postgres.log');
-  const database = options.database ?? 'evx';
 
   mkdirSync(dataDir, { recursive: true });
   if (runAs) {
@@ -133,12 +196,35 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     if ((mode & 0o001) === 0) chmodSync(dataDir, mode | 0o011);
   }
 
-  if (existsSync(ownerFile)) {
-    const owner = Number(readFileSync(ownerFile, 'utf8').trim());
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`the embedded PostgreSQL in ${pgDir} is in use by process ${owner}; stop it first or use another EVX_DATA_DIR`);
-    }
+  claimOwnership(ownerFile, pgDir);
+  let claimed = true;
+  const release = (): void => {
+    if (claimed && liveOwner(ownerFile) === process.pid) rmSync(ownerFile, { force: true });
+    claimed = false;
+  };
+  try {
+    return await startClaimed({ bins, runAs, dataDir, pgDir, database: options.database ?? 'evx', log, release });
+  } catch (err) {
+    release();
+    throw err;
   }
+}
+
+interface ClaimedStart {
+  bins: Binaries;
+  runAs: RunAs | undefined;
+  dataDir: string;
+  pgDir: string;
+  database: string;
+  log: EmbeddedPostgresLogger;
+  /** Give up the claim (after the cluster is stopped). */
+  release(): void;
+}
+
+/** Initialise if needed, start and open the cluster, which this process has claimed. */
+async function startClaimed({ bins, runAs, dataDir, pgDir, database, log, release }: ClaimedStart): Promise<EmbeddedPostgres> {
+  const secretFile = path.join(dataDir, 'postgres-superuser.secret');
+  const logFile = path.join(dataDir, 'postgres.log');
 
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
   const password = readFileSync(secretFile, 'utf8').trim();
@@ -161,6 +247,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
   }
 
   // A postmaster left behind by a dead owner (e.g. SIGKILL): stop it before starting ours.
+  // Safe because this process holds the claim: no live evx process is using the cluster.
   const pidFile = path.join(pgDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -190,14 +277,13 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
       if (attempt >= 3) throw new Error(`embedded PostgreSQL did not start (see ${logFile}): ${(err as Error).message}`);
     }
   }
-  writeFileSync(ownerFile, `${process.pid}\n`);
 
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await run(bins.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60'], runAs).catch((err: Error) => log.warn(`stopping embedded PostgreSQL: ${err.message}`));
-    rmSync(ownerFile, { force: true });
+    release();
   };
 
   try {
