@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Executor } from '../db/connect.js';
 import { refuse, loadVisible } from '../bundles/guard.js';
 import { upsertKeyWrap } from '../bundles/repository.js';
 import { KeyWrapSchema } from '../bundles/schemas.js';
@@ -17,12 +18,11 @@ import { listOfficerKeys } from '../officers/repository.js';
 import { decodeBase64 } from '../shared/encoding.js';
 import { ed25519Verify } from '../shared/ed25519.js';
 import { JurisdictionCode, problemResponses, Timestamp } from '../shared/schemas.js';
-import { agreementsBetween } from './repository.js';
+import { agreementsBetween, canonicalId } from './repository.js';
 import { insertRelease, revokeRelease } from './releases.js';
 import { releaseDecision } from './release-rule.js';
 
 const BundleParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The action a release route performs, as named in custody entries. */
 function actionOf(method: string, url: string | undefined): string {
@@ -41,11 +41,16 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Scoped to this plugin's routes: all of them name a bundle in `:id`.
   app.addHook('onError', async (request, _reply, error) => {
     if (problemOf(error)?.code !== 'forbidden_role' || request.principal === null) return;
-    const id = (request.params as { id?: unknown } | undefined)?.id;
-    if (typeof id !== 'string' || !UUID.test(id)) return;
+    const raw = (request.params as { id?: unknown } | undefined)?.id;
+    let id: string;
+    try {
+      id = canonicalId(String(raw));
+    } catch {
+      return;
+    }
     const data = { action: actionOf(request.method, request.routeOptions.url), reason: 'forbidden_role' };
     await app.custody
-      .run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id.toLowerCase()}`, data }))
+      .run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id}`, data }))
       .catch((err: unknown) => request.log.error({ err }, 'could not record a refused attempt'));
   });
 
@@ -73,7 +78,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { id } = request.params;
+      const id = canonicalId(request.params.id);
       const { recipient, purpose, requestReference } = request.body;
       const { bundle, access, principal } = await loadVisible(app, request, id, 'release', (a) => a.view);
       const deny = (reason: string, detail: string): Promise<never> =>
@@ -91,14 +96,16 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (recipient === bundle.ownerJurisdiction) return refused('recipient_is_owner', Errors.unprocessable('a bundle cannot be released to its owner', { problem: 'recipient_is_owner' }));
       if (!(await getJurisdiction(app.db, recipient))) return refused('jurisdiction_unknown', Errors.jurisdictionUnknown(`jurisdiction ${recipient} is not registered`));
 
-      const decision = releaseDecision({
-        bundle: { ownerJurisdiction: bundle.ownerJurisdiction, status: bundle.status, crimeCategory: bundle.crimeCategory, classification: bundle.classification },
-        requester: { jurisdiction: principal.jurisdiction! },
-        recipient,
-        purpose,
-        agreements: await agreementsBetween(app.db, bundle.ownerJurisdiction, recipient),
-        now: new Date(),
-      });
+      const judge = async (db: Executor, lock: boolean) =>
+        releaseDecision({
+          bundle: { ownerJurisdiction: bundle.ownerJurisdiction, status: bundle.status, crimeCategory: bundle.crimeCategory, classification: bundle.classification },
+          requester: { jurisdiction: principal.jurisdiction! },
+          recipient,
+          purpose,
+          agreements: await agreementsBetween(db, bundle.ownerJurisdiction, recipient, { lock }),
+          now: new Date(),
+        });
+      const decision = await judge(app.db, false);
       if (!decision.allow) return deny(decision.reason, `the release of this bundle to ${recipient} for "${purpose}" is not allowed: ${decision.reason}`);
 
       const current = await currentJurisdictionKey(app.db, recipient);
@@ -110,28 +117,35 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
 
-      const granted = await app.custody.run(async (tx) => {
+      const outcome = await app.custody.run(async (tx) => {
+        // Judged again in the transaction that records the grant, with the agreements locked: a
+        // suspension, termination or amendment that committed since the check above (or races it
+        // from another process) is seen, never overtaken — no grant is logged after a suspension.
+        const final = await judge(tx, true);
+        if (!final.allow) return { kind: 'denied', reason: final.reason } as const;
         const release = await insertRelease(tx, {
           id: randomUUID(),
           bundleId: id,
           recipient,
           purpose,
           requestReference,
-          agreementId: decision.agreement.id,
-          agreementVersion: decision.agreement.version,
+          agreementId: final.agreement.id,
+          agreementVersion: final.agreement.version,
           grantedBy: { issuer: principal.issuer, sub: principal.sub },
         });
-        if (!release) return null;
+        if (!release) return { kind: 'exists' } as const;
         await upsertKeyWrap(tx, id, wrap.value);
         app.custody.append(tx, {
           type: 'release.granted',
           actor: principal,
           subject: `bundle:${id}`,
-          data: { recipient, purpose, requestReference, agreementId: decision.agreement.id, agreementVersion: decision.agreement.version, recipientKeyVersion: current.keyVersion },
+          data: { recipient, purpose, requestReference, agreementId: final.agreement.id, agreementVersion: final.agreement.version, recipientKeyVersion: current.keyVersion },
         });
-        return release;
+        return { kind: 'granted', release } as const;
       });
-      if (!granted) return refused('release_exists', domainError('release_exists', `a live release of this bundle to ${recipient} exists; revoke it first`));
+      if (outcome.kind === 'denied') return deny(outcome.reason, `the release of this bundle to ${recipient} for "${purpose}" is not allowed: ${outcome.reason}`);
+      if (outcome.kind === 'exists') return refused('release_exists', domainError('release_exists', `a live release of this bundle to ${recipient} exists; revoke it first`));
+      const granted = outcome.release;
       return reply.status(201).send({ recipient, agreementId: granted.agreementId, agreementVersion: granted.agreementVersion, grantedAt: granted.grantedAt });
     },
   );
@@ -148,7 +162,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { id, recipient } = request.params;
+      const id = canonicalId(request.params.id);
+      const { recipient } = request.params;
       const { principal } = await loadVisible(app, request, id, 'revoke', (a) => a.ownerJurisdiction);
       const revoked = await app.custody.run(async (tx) => {
         const r = await revokeRelease(tx, id, recipient);
@@ -177,7 +192,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { id } = request.params;
+      const id = canonicalId(request.params.id);
       const { bundle, principal } = await loadVisible(app, request, id, 'receipt', (a) => a.liveRecipient && a.content);
       const signature = decodeBase64(request.body.signature, 64);
       const message = receiptMessage(id, bundle.manifestSha256);

@@ -1,9 +1,26 @@
 import { sql } from 'kysely';
+import { Errors } from '../errors.js';
 import type { Executor, Tx } from '../db/connect.js';
 import type { AgreementRow } from '../db/schema.js';
 import type { AgreementHistoryItem, AgreementSignature, AgreementState } from './lifecycle.js';
 import type { AgreementSnapshot } from './release-rule.js';
 import type { AgreementTerms } from './terms.js';
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * An agreement or bundle id from a URL in its one canonical spelling. The
+ * params schema's `uuid` format also admits upper case and `urn:uuid:` forms;
+ * PostgreSQL reads upper case as the same uuid (and fails on `urn:uuid:`),
+ * while custody subjects (`bundle:<id>`, `agreement:<id>`) are strings, so an
+ * upper-case id would record a step outside the subject's chain. Upper case is
+ * the same id (RFC 4122 input is case-insensitive); anything else is a 400.
+ */
+export function canonicalId(id: string): string {
+  const lower = id.toLowerCase();
+  if (!CANONICAL_UUID.test(lower)) throw Errors.validationFailed('params/id must be a UUID in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
+  return lower;
+}
 
 function sortedParties(terms: AgreementTerms): [string, string] {
   const [a, b] = terms.parties;
@@ -55,10 +72,17 @@ export async function saveAgreement(tx: Tx, prior: AgreementState | null, next: 
   }
 }
 
-/** Every agreement between the two jurisdictions, in any state. */
-export async function agreementsBetween(db: Executor, x: string, y: string): Promise<AgreementSnapshot[]> {
+/**
+ * Every agreement between the two jurisdictions, in any state. With `lock`
+ * (inside a transaction) the rows are locked FOR SHARE, so a suspension,
+ * termination or amendment cannot commit between this read and the commit of
+ * what the caller decides on it.
+ */
+export async function agreementsBetween(db: Executor, x: string, y: string, options: { lock?: boolean } = {}): Promise<AgreementSnapshot[]> {
   const [low, high] = x < y ? [x, y] : [y, x];
-  const rows = await db.selectFrom('agreements').selectAll().where('party_low', '=', low).where('party_high', '=', high).execute();
+  let q = db.selectFrom('agreements').selectAll().where('party_low', '=', low).where('party_high', '=', high).orderBy('id');
+  if (options.lock) q = q.forShare();
+  const rows = await q.execute();
   return rows.map(toSnapshot);
 }
 

@@ -15,7 +15,7 @@ import { listOfficerKeys } from '../officers/repository.js';
 import type { JsonValue } from '../shared/jcs.js';
 import { problemResponses } from '../shared/schemas.js';
 import { applyAgreementAction, draftAgreement, type AgreementAction, type AgreementResult, type AgreementState, type Actor as AgreementActor, type OfficerKey } from './lifecycle.js';
-import { listAgreementIds, loadAgreement, saveAgreement } from './repository.js';
+import { canonicalId, listAgreementIds, loadAgreement, saveAgreement } from './repository.js';
 import { isParty } from './terms.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -139,7 +139,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AgreementView, ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request) => view(await act(request, request.params.id, { type: 'sign', version: request.body.version, signature: request.body.signature, signerKeys: await signerKeys(principalOf(request)) }, 'sign')),
+    async (request) => view(await act(request, canonicalId(request.params.id), { type: 'sign', version: request.body.version, signature: request.body.signature, signerKeys: await signerKeys(principalOf(request)) }, 'sign')),
   );
 
   for (const verb of ['suspend', 'terminate'] as const) {
@@ -155,7 +155,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
           response: { 200: AgreementView, ...problemResponses(400, 401, 403, 404, 409) },
         },
       },
-      async (request) => view(await act(request, request.params.id, { type: verb, reason: request.body.reason }, verb)),
+      async (request) => view(await act(request, canonicalId(request.params.id), { type: verb, reason: request.body.reason }, verb)),
     );
   }
 
@@ -171,7 +171,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AgreementView, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => view(await act(request, request.params.id, { type: 'resume' }, 'resume')),
+    async (request) => view(await act(request, canonicalId(request.params.id), { type: 'resume' }, 'resume')),
   );
 
   app.post(
@@ -186,7 +186,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AgreementView, ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request) => view(await act(request, request.params.id, { type: 'amend', terms: request.body.terms, knownJurisdictions: await allJurisdictionCodes(app.db) }, 'amend')),
+    async (request) => view(await act(request, canonicalId(request.params.id), { type: 'amend', terms: request.body.terms, knownJurisdictions: await allJurisdictionCodes(app.db) }, 'amend')),
   );
 
   app.get(
@@ -224,8 +224,9 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const state = await loadAgreement(app.db, request.params.id);
-      if (!state || !mayRead(principalOf(request), state)) return notVisible(request, request.params.id, 'view');
+      const id = canonicalId(request.params.id);
+      const state = await loadAgreement(app.db, id);
+      if (!state || !mayRead(principalOf(request), state)) return notVisible(request, id, 'view');
       return view(state);
     },
   );

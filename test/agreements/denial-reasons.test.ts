@@ -201,6 +201,28 @@ t.test('SPEC §3 denial reasons over HTTP, signatures, wraps, conflicts and re-r
     t.match(ok.json(), { recipient: 'ICC', agreementId: agreement.id, agreementVersion: 1 });
   });
 
+  await t.test("an upper-case bundle id is the same bundle: the grant, a denial and a revocation all land in the bundle's own custody chain", async (t) => {
+    const b = await sealedBundle();
+    const upper = b.id.toUpperCase();
+    const before = await logSize(ta);
+    const denied = await postRelease(ta, nlInvestigator, upper, { recipient: 'ICC', purpose: 'extradition', keyWrap: wrapFor(b.prepared, iccKeys) });
+    t.equal(denied.json().code, 'purpose_not_permitted');
+    t.equal((await postRelease(ta, nlInvestigator, upper, { recipient: 'ICC', keyWrap: wrapFor(b.prepared, iccKeys) })).statusCode, 201, 'granted');
+    t.equal((await app.inject({ method: 'DELETE', url: `/v1/bundles/${upper}/releases/ICC`, headers: nlInvestigator.headers })).statusCode, 200, 'revoked');
+    t.equal((await app.inject({ method: 'POST', url: `/v1/bundles/${upper}/receipts`, headers: iccInvestigator.headers, payload: { signature: 'AAAA' } })).statusCode, 403, 'a role refusal');
+    const entries = await logEntriesSince(ta, before);
+    t.notOk(entries.some((e) => e.subject !== e.subject.toLowerCase()), 'no subject in another spelling');
+    const custody = await app.inject({ url: `/v1/bundles/${b.id}/custody`, headers: nlInvestigator.headers });
+    const types = (custody.json().entries as Array<{ entry: { type: string } }>).map((e) => e.entry.type);
+    for (const type of ['release.denied', 'release.granted', 'release.revoked', 'access.denied']) t.ok(types.includes(type), `the bundle's custody shows ${type}`);
+    for (const form of [`urn:uuid:${b.id}`, `{${b.id}}`]) {
+      const res = await postRelease(ta, nlInvestigator, encodeURIComponent(form), { recipient: 'ICC', keyWrap: wrapFor(b.prepared, iccKeys) });
+      t.equal(res.statusCode, 400, `${form}: 400, not a 500`);
+      const del = await app.inject({ method: 'DELETE', url: `/v1/bundles/${encodeURIComponent(form)}/releases/ICC`, headers: nlInvestigator.headers });
+      t.equal(del.statusCode, 400, `DELETE ${form}: 400, not a 500`);
+    }
+  });
+
   await t.test('a second live release to the same recipient: 409 release_exists, recorded', async (t) => {
     const before = await logSize(ta);
     const again = await release(bundle);
