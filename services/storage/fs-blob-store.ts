@@ -54,8 +54,16 @@ async function sizeOf(file: string): Promise<number | null> {
   }
 }
 
+/**
+ * Lock files held by this process, whatever the store instance: a lock file
+ * naming this host and pid that is not in here was left by an earlier
+ * process that had the same pid (a restarted container, where the service
+ * is always pid 1), and is stale.
+ */
+const heldByThisProcess = new Set<string>();
+
 export class FsBlobStore implements BlobStore {
-  private readonly held = new Set<string>();
+  private readonly held = heldByThisProcess;
 
   constructor(readonly root: string) {}
 
@@ -90,7 +98,8 @@ export class FsBlobStore implements BlobStore {
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST' ? new UploadLockedError() : err;
           const [host, pid] = (await readFile(p.lock, 'utf8').catch(() => '')).trim().split(' ');
-          if (host === os.hostname() && Number(pid) !== process.pid && !isAlive(Number(pid))) await rm(p.lock, { force: true });
+          // Ours (this pid) but not held in this process, or a dead process's: stale.
+          if (host === os.hostname() && (Number(pid) === process.pid || !isAlive(Number(pid)))) await rm(p.lock, { force: true });
           else throw new UploadLockedError();
         }
       }
@@ -117,7 +126,7 @@ export class FsBlobStore implements BlobStore {
     return sizeOf(this.paths(key).object);
   }
 
-  append(key: BlobKey, offset: number, source: Readable, limit: number): Promise<AppendResult> {
+  async append(key: BlobKey, offset: number, source: Readable, limit: number): Promise<AppendResult> {
     const p = this.paths(key);
     return this.withLock(key, async () => {
       const committed = await sizeOf(p.object);
@@ -189,7 +198,7 @@ export class FsBlobStore implements BlobStore {
     return hash.digest('hex');
   }
 
-  discardUpload(key: BlobKey): Promise<void> {
+  async discardUpload(key: BlobKey): Promise<void> {
     const p = this.paths(key);
     return this.withLock(key, async () => {
       await unlink(p.part).catch((err: NodeJS.ErrnoException) => {
@@ -198,7 +207,7 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  commitUpload(key: BlobKey): Promise<void> {
+  async commitUpload(key: BlobKey): Promise<void> {
     const p = this.paths(key);
     return this.withLock(key, async () => {
       if ((await sizeOf(p.object)) !== null) return;

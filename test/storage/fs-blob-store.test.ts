@@ -217,13 +217,24 @@ t.test('a lock file left by a dead process on this host is taken over; a live on
   t.equal((await store.append(key, 0, source(bytes(10)), 100)).offset, 10, 'stale lock taken over');
   t.notOk(existsSync(lock), 'and released');
 
+  // A lock naming this host and this very pid that no store in this process holds was left by an
+  // earlier process with the same pid: a restarted container, where the service is always pid 1.
+  writeFileSync(lock, `${os.hostname()} ${process.pid}\n`);
+  t.equal((await store.append(key, 10, source(bytes(5)), 100)).offset, 15, 'a lock from an earlier incarnation of this pid is taken over');
+  const held = new PassThrough();
+  const holding = store.append(key, 15, held, 100);
+  await new Promise((r) => setTimeout(r, 20));
+  await t.rejects(new FsBlobStore(store.root).append(key, 15, source(bytes(1)), 100), UploadLockedError, 'but one this process holds is not');
+  held.end();
+  await holding;
+
   // The parent of this process is alive: its lock holds.
   writeFileSync(lock, `${os.hostname()} ${process.ppid}\n`);
-  await t.rejects(store.append(key, 10, source(bytes(10)), 100), UploadLockedError, 'a live process holds the lock');
+  await t.rejects(store.append(key, 15, source(bytes(10)), 100), UploadLockedError, 'a live process holds the lock');
   // A lock from another host is never taken over (its pid means nothing here).
   writeFileSync(lock, `some-other-host.example ${deadPid}\n`);
-  await t.rejects(store.append(key, 10, source(bytes(10)), 100), UploadLockedError, 'a lock from another host holds');
-  t.equal(await store.offset(key), 10, 'nothing appended while locked');
+  await t.rejects(store.append(key, 15, source(bytes(10)), 100), UploadLockedError, 'a lock from another host holds');
+  t.equal(await store.offset(key), 15, 'nothing appended while locked');
 });
 
 t.test('committed objects are immutable', async (t) => {
@@ -269,15 +280,16 @@ t.test('invalid keys are refused before touching the filesystem', async (t) => {
   ];
   for (const key of bad) {
     const label = JSON.stringify(key);
-    // Whether a method throws synchronously or rejects, it must refuse.
+    // Promise-returning methods refuse by rejecting, never by throwing synchronously (a caller's .catch must see it).
     const refuses = async (what: string, fn: () => unknown): Promise<void> => {
-      let refused = false;
+      let result: unknown;
       try {
-        await fn();
+        result = fn();
       } catch {
-        refused = true;
+        t.fail(`${what} ${label}: threw synchronously instead of rejecting`);
+        return;
       }
-      t.ok(refused, `${what} ${label}`);
+      await t.rejects(result as Promise<unknown>, `${what} ${label}`);
     };
     await refuses('offset', () => store.offset(key));
     await refuses('hasObject', () => store.hasObject(key));
@@ -286,7 +298,7 @@ t.test('invalid keys are refused before touching the filesystem', async (t) => {
     await refuses('hashUpload', () => store.hashUpload(key));
     await refuses('discardUpload', () => store.discardUpload(key));
     await refuses('commitUpload', () => store.commitUpload(key));
-    await refuses('read', () => store.read(key));
+    t.throws(() => store.read(key), `read ${label}`);
   }
   t.same(existsSync(root) ? readdirSync(root) : [], [], 'nothing was created');
 });
