@@ -143,6 +143,8 @@ export class FsBlobStore implements BlobStore {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let inflight: Promise<void> = Promise.resolve();
+      // A failed write is the server's problem (full disk, I/O error), not a client that went away.
+      let writeError: unknown = null;
       const flush = (): Promise<void> => {
         if (pendingBytes === 0) return inflight;
         const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
@@ -150,7 +152,12 @@ export class FsBlobStore implements BlobStore {
         pendingBytes = 0;
         inflight = inflight.then(async () => {
           let done = 0;
-          while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+          try {
+            while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+          } catch (err) {
+            writeError ??= err;
+            throw err;
+          }
           written += buf.length;
         });
         // Mark handled now; the error still surfaces at the next `await inflight`.
@@ -173,10 +180,16 @@ export class FsBlobStore implements BlobStore {
           }
         }
         await flush();
-        await fh.sync();
+        try {
+          await fh.sync();
+        } catch (err) {
+          writeError ??= err;
+          throw err;
+        }
         return { offset: current + written, appendedSha256: hash.digest('hex'), fromStart: current === 0 };
       } catch (err) {
         if (err instanceof UploadTooLargeError) throw err;
+        if (writeError !== null) throw writeError;
         // The connection broke: keep every byte that arrived, durably, for resumption.
         await flush().catch(() => undefined);
         await fh.sync().catch(() => undefined);

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -184,6 +184,22 @@ t.test('an interrupted source keeps exactly the prefix that arrived', async (t) 
     const rest = await store.append(key, cut, source(data.subarray(cut), 100_000), data.length);
     t.equal(rest.offset, data.length);
     t.equal(await store.hashUpload(key), sha256(data), 'resumed upload is whole');
+  }
+});
+
+t.test('a failing disk is not a client interruption: the write error surfaces as itself', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async (t) => {
+  for (const size of [100, 3 * 1024 * 1024]) {
+    const { store, key, part, lock } = setup(t);
+    mkdirSync(path.dirname(part), { recursive: true });
+    // Every write to /dev/full fails with ENOSPC, like a full disk.
+    symlinkSync('/dev/full', part);
+    const err = await store.append(key, 0, source(bytes(size), 64 * 1024), size).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    t.notOk(err instanceof UploadInterruptedError, `${size} bytes: not reported as an interrupted upload (${String(err)})`);
+    t.equal((err as NodeJS.ErrnoException | null)?.code, 'ENOSPC', `${size} bytes: the disk's error`);
+    t.notOk(existsSync(lock), 'the lock is released');
   }
 });
 
