@@ -211,6 +211,12 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Stream the request body into the upload at `offset`; the shared part of PUT and PATCH. */
   async function receive(request: FastifyRequest, reply: FastifyReply, bundle: Bundle, file: Bundle['files'][number], key: BlobKey, offset: number): Promise<{ received: number; cipherSha256: string | null }> {
     const declared = request.headers['content-length'];
+    // tus: a wrong Upload-Offset is a 409 whatever the body; the size bound is judged from the real offset.
+    const current = await app.blobs.offset(key);
+    if (offset !== current) {
+      reply.headers({ 'upload-offset': String(current), connection: 'close' });
+      return refuse(request, bundle.id, 'upload.refused', { n: file.n, reason: 'offset_mismatch', offset, expected: current }, Errors.conflict(`Upload-Offset ${offset} does not match the ${current} bytes received`, { file: file.n, offset: current }));
+    }
     if (declared !== undefined && offset + Number(declared) > file.cipherSize) {
       reply.header('connection', 'close');
       return refuse(
@@ -310,7 +316,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { bundle, access } = await loadVisible(request, id, 'upload_offset', (a) => a.ownerJurisdiction);
       if (!access.uploader) return refuse(request, id, 'upload.refused', { n, reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may upload to it'));
       const file = bundle.files[n];
-      if (!file) throw Errors.notFound(`bundle ${id} has no file ${n}`);
+      if (!file) return refuse(request, id, 'upload.refused', { n, reason: 'no_such_file' }, Errors.notFound(`bundle ${id} has no file ${n} (its manifest lists ${bundle.files.length})`));
       const offset = await app.blobs.offset({ bundleId: id, n });
       return reply.status(200).headers({ 'upload-offset': String(offset), 'upload-length': String(file.cipherSize), 'tus-resumable': TUS_VERSION, 'cache-control': 'no-store' }).send();
     },

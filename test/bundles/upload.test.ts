@@ -386,6 +386,10 @@ t.test('tus details: offsets, media type, protocol version', async (t) => {
     expectProblem(t, res, 409, 'conflict', { offset: 2000 }, `Upload-Offset ${wrong}`);
     t.equal(res.headers['upload-offset'], '2000', 'the current offset is in the Upload-Offset header');
   }
+  // The offset is judged before the size: a wrong offset with a body too large for it is still a 409.
+  const ahead = await app.inject({ method: 'PATCH', url: `/v1/bundles/${id}/files/0`, headers: tus(nl, 4500), payload: c.subarray(4000) });
+  expectProblem(t, ahead, 409, 'conflict', { offset: 2000 }, 'Upload-Offset 4500 with 1080 bytes');
+  t.equal(ahead.headers['upload-offset'], '2000');
   // A real socket too.
   const wrongReal = await httpRequest(base, { method: 'PATCH', path: `/v1/bundles/${id}/files/0`, headers: tus(nl, 10), body: c.subarray(10, 20) });
   t.equal(wrongReal.statusCode, 409);
