@@ -4,7 +4,6 @@
  * — after checking the manifest's signature and hash itself, so the receipt
  * is for the manifest it verified, not for whatever hash the server names.
  */
-import { receiptMessage } from '../../agreements/release-routes.js';
 import { manifestHash } from '../../envelope/index.js';
 import { ed25519Sign } from '../../shared/ed25519.js';
 import { encodeBase64 } from '../../shared/encoding.js';
@@ -26,6 +25,9 @@ export const receipt: Command = {
     const client = ctx.client();
     const manifest = checkedManifest(await getBundle(client, bundleId));
     const hash = manifestHash(manifest);
+    // The server's own definition of the signed bytes; imported here only, because its module loads the
+    // server's routes (seconds of start-up every other command should not pay).
+    const { receiptMessage } = await import('../../agreements/release-routes.js');
     const signature = encodeBase64(ed25519Sign(key.seed, receiptMessage(bundleId, hash)));
     const r = await client.json<{ bundleId: string; jurisdiction: string; keyId: string; manifestSha256: string; recordedAt: string }>('POST', `/v1/bundles/${bundleId}/receipts`, { signature });
     ctx.info(`receipt recorded for ${r.jurisdiction} at ${r.recordedAt}: manifest ${hash}, signing key ${r.keyId}`);
