@@ -21,8 +21,12 @@ import { JurisdictionCode, problemResponses, Timestamp } from '../shared/schemas
 import { agreementsBetween, canonicalId } from './repository.js';
 import { insertRelease, revokeRelease } from './releases.js';
 import { releaseDecision } from './release-rule.js';
+import { PURPOSE_PATTERN } from './terms.js';
 
 const BundleParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+
+/** Control characters (NUL cannot even be stored) and lone surrogates (cannot be canonicalised into a custody entry). */
+const UNSTORABLE_TEXT = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The action a release route performs, as named in custody entries. */
 function actionOf(method: string, url: string | undefined): string {
@@ -65,8 +69,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             recipient: JurisdictionCode,
-            purpose: Type.String({ minLength: 1, maxLength: 64 }),
-            requestReference: Type.String({ minLength: 1, maxLength: 200 }),
+            purpose: Type.String({ pattern: PURPOSE_PATTERN, description: 'one of the agreement\'s purposes' }),
+            requestReference: Type.String({ minLength: 1, maxLength: 200, description: 'the requesting authority\'s reference; printable text' }),
             keyWrap: Type.Object({}, { additionalProperties: true, description: 'SPEC §4 key wrap for the recipient' }),
           },
           { additionalProperties: false },
@@ -80,6 +84,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const id = canonicalId(request.params.id);
       const { recipient, purpose, requestReference } = request.body;
+      // Goes into the release row and the custody entry: refuse what neither can hold, as any other bad input (before looking at the bundle).
+      if (UNSTORABLE_TEXT.test(requestReference)) throw Errors.validationFailed('body/requestReference must be printable text (no control characters, well-formed Unicode)');
       const { bundle, access, principal } = await loadVisible(app, request, id, 'release', (a) => a.view);
       const deny = (reason: string, detail: string): Promise<never> =>
         refuse(app, request, id, 'release.denied', { recipient, purpose, reason }, domainError(reason, detail, { reason }));

@@ -42,6 +42,25 @@ function view(state: AgreementState): Static<typeof AgreementView> {
   };
 }
 
+/**
+ * PostgreSQL cannot store U+0000 in jsonb (terms, history) and answers with an
+ * error, so a NUL anywhere in submitted terms or a reason is refused here as
+ * bad input (400) instead of failing the transaction (500). Everything else
+ * about the text is judged by the terms validation and the lifecycle.
+ */
+function refuseNul(value: unknown, location: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw Errors.validationFailed(`${location} must not contain U+0000`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseNul(v, `${location}/${i}`));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      refuseNul(k, `${location} (member name)`);
+      refuseNul(v, `${location}/${k}`);
+    }
+  }
+}
+
 function agreementActor(principal: Principal): AgreementActor {
   if (principal.jurisdiction === null) throw Errors.forbidden('agreements are made by officers of jurisdictions, not by the platform operator');
   return { iss: principal.issuer, sub: principal.sub, jurisdiction: principal.jurisdiction };
@@ -80,6 +99,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function act(request: FastifyRequest, id: string, action: AgreementAction, name: string): Promise<AgreementState> {
     const principal = principalOf(request);
     const actor = agreementActor(principal);
+    refuseNul(request.body, 'body');
     const current = await loadAgreement(app.db, id);
     if (!current || principal.jurisdiction === null || !isParty(current.terms, principal.jurisdiction)) return notVisible(request, id, name);
     const outcome = await app.custody.run(async (tx) => {
@@ -116,6 +136,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const principal = principalOf(request);
       const actor = agreementActor(principal);
+      refuseNul(request.body.terms, 'body/terms');
       const knownJurisdictions = await allJurisdictionCodes(app.db);
       const state = await app.custody.run(async (tx) => {
         const { state: created, events } = unwrap(draftAgreement({ id: randomUUID(), terms: request.body.terms, knownJurisdictions }, { actor, now: new Date() }));

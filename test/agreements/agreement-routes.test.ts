@@ -83,6 +83,14 @@ t.test('agreement lifecycle over HTTP', async (t) => {
       ['/crimeCategories', '/direction', '/legalBasis', '/maxClassification', '/onwardTransfer', '/purposes', '/validFrom', '/validUntil'],
       'every missing field is named',
     );
+    for (const [name, terms] of [
+      ['NUL in the legal basis', { ...base, legalBasis: 'MLA\u0000treaty' }],
+      ['NUL in a purpose', { ...base, purposes: ['trial\u0000'] }],
+      ['NUL in a member name', { ...base, ['x\u0000']: 1 }],
+    ] as const) {
+      const res = await post('/v1/agreements', nlOfficer.headers, { terms });
+      t.equal(res.statusCode, 400, `${name}: 400, not a 500`);
+    }
     const unknownBody = await post('/v1/agreements', nlOfficer.headers, { terms: base, note: 'hi' });
     t.equal(unknownBody.statusCode, 400, 'an unknown body field: 400');
     t.equal(unknownBody.json().code, 'validation_failed');
@@ -167,6 +175,7 @@ t.test('agreement lifecycle over HTTP', async (t) => {
     t.equal(blank.statusCode, 400, 'a blank reason: 400');
     t.equal(blank.json().code, 'reason_invalid');
     t.equal((await post(`${url}/suspend`, iccOfficer.headers, {})).statusCode, 400, 'no reason: 400');
+    t.equal((await post(`${url}/suspend`, iccOfficer.headers, { reason: 'a\u0000b' })).statusCode, 400, 'NUL in the reason: 400, not a 500');
     const res = await post(`${url}/suspend`, iccOfficer.headers, { reason: 'review of the request' });
     t.equal(res.statusCode, 200);
     t.equal(res.json().status, 'suspended');
@@ -207,6 +216,7 @@ t.test('agreement lifecycle over HTTP', async (t) => {
     t.equal(invalid.statusCode, 400, 'invalid terms: 400');
     t.match(invalid.json(), { code: 'terms_invalid', errors: [{ code: 'purposes_empty', path: '/purposes' }] });
 
+    t.equal((await post(`${url}/versions`, iccOfficer.headers, { terms: { ...amendedTerms, legalBasis: '\u0000' } })).statusCode, 400, 'NUL in amended terms: 400, not a 500');
     const res = await post(`${url}/versions`, iccOfficer.headers, { terms: amendedTerms });
     t.equal(res.statusCode, 200, res.body);
     t.match(res.json(), { version: 3, status: 'draft', signatures: [], terms: amendedTerms });

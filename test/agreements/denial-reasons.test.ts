@@ -318,6 +318,23 @@ t.test('SPEC §3 denial reasons over HTTP, signatures, wraps, conflicts and re-r
     await makeAgreement(ta, iccOfficer, agreementTerms('ICC', 'DE', { direction: 'both' }), [iccOfficer, deOfficer]);
     await expectDenied(t, 'no_agreement', 'NL → DE with only an ICC–DE agreement', { to: deKeys });
   });
+  await t.test('text the log cannot hold is a 400, never a 500 or an unrecorded denial', async (t) => {
+    const b = await sealedBundle();
+    const wrap = JSON.stringify(wrapFor(b.prepared, iccKeys));
+    const cases: Array<[string, string]> = [
+      ['a lone surrogate in the purpose', `{"recipient":"ICC","purpose":"\\ud800trial","requestReference":"r","keyWrap":${wrap}}`],
+      ['a purpose outside the vocabulary pattern', `{"recipient":"ICC","purpose":"Trial Chamber","requestReference":"r","keyWrap":${wrap}}`],
+      ['a lone surrogate in the request reference', `{"recipient":"ICC","purpose":"trial","requestReference":"REF\\udc00","keyWrap":${wrap}}`],
+      ['NUL in the request reference', `{"recipient":"ICC","purpose":"trial","requestReference":"REF\\u0000","keyWrap":${wrap}}`],
+      ['a newline in the request reference', `{"recipient":"ICC","purpose":"trial","requestReference":"REF\\nforged","keyWrap":${wrap}}`],
+    ];
+    for (const [name, body] of cases) {
+      const res = await app.inject({ method: 'POST', url: `/v1/bundles/${b.id}/releases`, headers: { ...nlInvestigator.headers, 'content-type': 'application/json' }, payload: body });
+      t.equal(res.statusCode, 400, `${name}: 400 (${res.body.slice(0, 120)})`);
+    }
+    t.equal((await release(b)).json().code, 'agreement_inactive', 'the same request with clean text gets past validation (to the terminated agreement)');
+  });
+
   await t.test('an unregistered recipient: 422, recorded', async (t) => {
     const before = await logSize(ta);
     const res = await postRelease(ta, nlInvestigator, bundle.id, { recipient: 'XX', keyWrap: { ...wrapFor(bundle.prepared, deKeys), jurisdiction: 'XX' } });
