@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import t, { type Test } from 'tap';
+import nacl from 'tweetnacl';
 import { loadOrCreateDevIssuer, mintEdDSAToken } from '../../services/auth/dev-issuer.js';
+import { ed25519Generate } from '../../services/shared/ed25519.js';
 import { tempDir, testIssuers } from '../helpers/app.js';
 import { createDatabase } from '../helpers/database.js';
 
@@ -180,6 +182,20 @@ t.test('embedded PostgreSQL: ready within 15 s, npm run token works, SIGTERM lea
     body: JSON.stringify({ code: 'NL', name: 'Netherlands', kind: 'state' }),
   });
   t.equal(res.status, 201, 'an operator admin token registers a jurisdiction');
+  // The service runs as a role that owns nothing: the foundation writes must work with its grants.
+  const nlOfficer = devToken(dataDir, { jurisdiction: 'NL', roles: ['agreement_officer'], sub: 'nl-officer' });
+  res = await fetch(`${s.base}/v1/jurisdictions/NL/keys`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${nlOfficer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ boxPublicKey: Buffer.from(nacl.box.keyPair().publicKey).toString('base64') }),
+  });
+  t.equal(res.status, 201, `a key version is added under the service role: ${await res.text()}`);
+  res = await fetch(`${s.base}/v1/officers/me/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${nlOfficer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ publicKey: ed25519Generate().publicKey.toString('base64') }),
+  });
+  t.equal(res.status, 201, `an officer key is registered under the service role: ${await res.text()}`);
 
   s.child.kill('SIGTERM');
   t.same(await s.exited, { code: 0, signal: null }, 'SIGTERM: exit code 0');
@@ -200,6 +216,8 @@ t.test('a second start on the same data directory keeps the data; SIGINT stops i
   const entries = await fetch(`${s.base}/v1/log/entries?start=0&end=1`, { headers: { authorization: `Bearer ${auditor}` } });
   t.equal(entries.status, 200, 'and so is its custody entry');
   t.match(await entries.json(), { entries: [{ type: 'jurisdiction.registered', subject: 'jurisdiction:NL' }] });
+  const nl = (await (await fetch(`${s.base}/v1/jurisdictions/NL`, { headers: { authorization: `Bearer ${auditor}` } })).json()) as { keys: unknown[] };
+  t.equal(nl.keys.length, 1, 'the key version too');
 
   // A client that sent its headers and part of its body, then stalled: the shutdown gives it a grace period, then cuts it.
   const stuck = connect(s.port, '127.0.0.1');
