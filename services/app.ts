@@ -33,16 +33,8 @@ export const REDACTED_LOG_PATHS = [
   'req.headers.cookie',
   'headers.authorization',
   'authorization',
-  'token',
-  '*.token',
-  '*.privateKey',
-  '*.secretKey',
-  '*.seed',
-  '*.password',
-  '*.signature',
-  '*.keyWrap',
-  '*.keyWraps',
-  '*.box',
+  // Credentials and key material, at the top level of a log object and one level down.
+  ...['token', 'privateKey', 'secretKey', 'seed', 'password', 'signature', 'keyWrap', 'keyWraps', 'box'].flatMap((k) => [k, `*.${k}`]),
   'body',
 ];
 

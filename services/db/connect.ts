@@ -16,9 +16,14 @@ export type Tx = Transaction<Database>;
 export type Executor = Db | Tx;
 
 export function createDb(connectionString: string, poolSize = 10): { db: Db; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max: poolSize, application_name: 'evx' });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A database that does not answer must not hang requests: fail the connection attempt after 5 s.
+  const pool = new pg.Pool({ connectionString, max: poolSize, application_name: 'evx', connectionTimeoutMillis: 5000, keepAlive: true });
+  // A connection lost while idle in the pool, or while checked out between two
+  // queries (restart, failover, pg_terminate_backend), emits 'error' on the
+  // pool or on the client; unheard, Node would crash the whole process. The
+  // query in progress fails on its own and the pool replaces the client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

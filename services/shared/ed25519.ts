@@ -7,6 +7,36 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
+/**
+ * Small-order points, sign bit cleared (libsodium's ed25519 blocklist). With
+ * such a public key, signatures prove nothing: with the identity point,
+ * R = identity and S = 0 verify for every message under OpenSSL and tweetnacl.
+ */
+const SMALL_ORDER_POINTS = new Set([
+  '0000000000000000000000000000000000000000000000000000000000000000', // order 4
+  '0100000000000000000000000000000000000000000000000000000000000000', // identity, order 1
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', // order 8
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p - 1, order 2
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p (= 0), order 4
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1 (= 1), order 1
+]);
+
+/** y (little-endian, sign bit cleared) >= p = 2^255 - 19: one point under several byte strings. */
+function isNonCanonical(key: Uint8Array): boolean {
+  if ((key[31]! & 0x7f) !== 0x7f) return false;
+  for (let i = 30; i >= 1; i--) if (key[i] !== 0xff) return false;
+  return key[0]! >= 0xed;
+}
+
+/** A public key no signature should ever be accepted under (libsodium's rules). */
+export function isWeakEd25519PublicKey(key: Uint8Array): boolean {
+  if (key.length !== 32) return true;
+  const masked = Buffer.from(key);
+  masked[31] = masked[31]! & 0x7f;
+  return SMALL_ORDER_POINTS.has(masked.toString('hex')) || isNonCanonical(key);
+}
+
 export interface Ed25519KeyPair {
   seed: Buffer;
   publicKey: Buffer;
@@ -47,9 +77,10 @@ export function ed25519Sign(seedOrKey: Uint8Array | KeyObject, message: Uint8Arr
   return sign(null, message, key);
 }
 
-/** True only for a valid 64-byte signature; never throws on malformed input. */
+/** True only for a valid 64-byte signature under a sound key; never throws on malformed input. */
 export function ed25519Verify(publicKey: Uint8Array | KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== 64) return false;
+  if (publicKey instanceof Uint8Array && isWeakEd25519PublicKey(publicKey)) return false;
   try {
     const key = publicKey instanceof Uint8Array ? ed25519PublicKeyObject(publicKey) : publicKey;
     return verify(null, message, key, signature);
