@@ -172,7 +172,9 @@ t.test('an interrupted source keeps exactly the prefix that arrived', async (t) 
       const piece = data.subarray(i, Math.min(cut, i + 70_001));
       if (!src.write(piece)) await new Promise((r) => src.once('drain', r));
     }
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until the store has taken every byte from the source (it may not even have started on a busy machine).
+    for (let i = 0; i < 1000 && (src.readableLength > 0 || src.writableLength > 0); i++) await new Promise((r) => setTimeout(r, 5));
+    t.equal(src.readableLength + src.writableLength, 0, `cut at ${cut}: the store consumed the prefix`);
     src.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
     const err = await result;
     t.type(err, UploadInterruptedError, `cut at ${cut}`);
