@@ -132,7 +132,13 @@ export class Progress {
     this.#out.write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`);
   }
 
-  /** Leaves the bar's line so an error message starts on a fresh one. */
+  /** Before a warning mid-transfer: leaves the bar's line; the transfer goes on and is still reported. */
+  interrupt(): void {
+    if (this.#enabled && !this.#finished && this.#tty) this.#out.write('\n');
+    this.#lastDraw = 0;
+  }
+
+  /** Leaves the bar's line for good, so an error message starts on a fresh one. */
   abort(): void {
     if (this.#finished) return;
     this.#finished = true;

@@ -102,7 +102,8 @@ async function* bodyOf(res: IncomingMessage): AsyncGenerator<Buffer> {
     try {
       r = await it.next();
     } catch (err) {
-      throw new NetworkError(`the download broke: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new NetworkError(`the connection broke mid-download (${code ?? (err as Error).message})`);
     }
     if (r.done) return;
     yield r.value;
@@ -188,7 +189,7 @@ async function fetchFile(ctx: Context, client: ApiClient, bundleId: string, targ
         failures += 1;
         if (failures > retries) throw err;
         const wait = backoffMs(failures);
-        progress.abort();
+        progress.interrupt();
         ctx.warn(`download of ${file.name} interrupted: ${(err as Error).message}; retrying from byte ${offset} in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retries})`);
         await sleep(wait);
       } finally {

@@ -167,7 +167,7 @@ async function uploadFile(ctx: Context, state: UploadState, key: Buffer, n: numb
         failures += 1;
         if (failures > retries) throw err;
         const wait = backoffMs(failures);
-        progress.abort();
+        progress.interrupt();
         ctx.warn(`upload of ${file.name} interrupted: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retries})`);
         await sleep(wait);
         offset = null;
