@@ -52,7 +52,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } catch {
       return;
     }
-    const data = { action: actionOf(request.method, request.routeOptions.url), reason: 'forbidden_role' };
+    const data = { action: actionOf(request.method, request.routeOptions.url), reason: 'role_not_permitted' };
     await app.custody
       .run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id}`, data }))
       .catch((err: unknown) => request.log.error({ err }, 'could not record a refused attempt'));

@@ -63,8 +63,6 @@ interface Column {
   label: string;
   /** Roles the route admits at all (checked before anything else); 'any' for any token. */
   roles: string[] | 'any';
-  /** Which module records the refusals of this route (for the role-refusal gap, see below). */
-  module: 'bundles' | 'releases';
   bundle: (row: Row) => Target;
   request: (row: Row, id: string) => { method: Method; url: string; headers?: Record<string, string>; payload?: unknown };
 }
@@ -168,15 +166,15 @@ t.test('authorization matrix: caller × route → exact status; no leaks; refusa
   const octet = (row: Row, type = 'application/octet-stream'): Record<string, string> => ({ ...headersOf(row), 'content-type': type });
   const receiptSignature = (id: string, target: Target): string => ed25519Sign(iccRegistry.key.seed, receiptMessage(id, manifestHash(bundles[target].prepared.manifest))).toString('base64');
   const columns: Column[] = [
-    { key: 'list', label: 'GET /v1/bundles', roles: 'any', module: 'bundles', bundle: sameBundle, request: (row) => ({ method: 'GET', url: '/v1/bundles', headers: headersOf(row) }) },
-    { key: 'view', label: 'GET /v1/bundles/:id', roles: 'any', module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}`, headers: headersOf(row) }) },
-    { key: 'file', label: 'GET /v1/bundles/:id/files/0', roles: ['investigator', 'registry'], module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}/files/0`, headers: headersOf(row) }) },
-    { key: 'custody', label: 'GET /v1/bundles/:id/custody', roles: 'any', module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}/custody`, headers: headersOf(row) }) },
+    { key: 'list', label: 'GET /v1/bundles', roles: 'any', bundle: sameBundle, request: (row) => ({ method: 'GET', url: '/v1/bundles', headers: headersOf(row) }) },
+    { key: 'view', label: 'GET /v1/bundles/:id', roles: 'any', bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}`, headers: headersOf(row) }) },
+    { key: 'file', label: 'GET /v1/bundles/:id/files/0', roles: ['investigator', 'registry'], bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}/files/0`, headers: headersOf(row) }) },
+    { key: 'custody', label: 'GET /v1/bundles/:id/custody', roles: 'any', bundle: sameBundle, request: (row, id) => ({ method: 'GET', url: `/v1/bundles/${id}/custody`, headers: headersOf(row) }) },
     {
       key: 'release',
       label: 'POST /v1/bundles/:id/releases',
       roles: ['investigator'],
-      module: 'releases',
+     
       bundle: sameBundle,
       request: (row, id) => {
         // The owner's side asks for ICC; anyone else tries to pass it on to DE.
@@ -185,30 +183,30 @@ t.test('authorization matrix: caller × route → exact status; no leaks; refusa
         return { method: 'POST', url: `/v1/bundles/${id}/releases`, headers: headersOf(row), payload: { recipient: to.code, purpose: b.purpose, requestReference: 'MATRIX-1', keyWrap: wrapFor(b.prepared, to) } };
       },
     },
-    { key: 'revoke', label: 'DELETE /v1/bundles/:id/releases/ICC', roles: ['investigator'], module: 'releases', bundle: sameBundle, request: (row, id) => ({ method: 'DELETE', url: `/v1/bundles/${id}/releases/ICC`, headers: headersOf(row) }) },
-    { key: 'receipt', label: 'POST /v1/bundles/:id/receipts', roles: ['registry'], module: 'releases', bundle: sameBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/receipts`, headers: headersOf(row), payload: { signature: receiptSignature(id, row.target) } }) },
-    { key: 'put', label: 'PUT /v1/bundles/:id/files/0 (sealed)', roles: ['investigator'], module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'PUT', url: `/v1/bundles/${id}/files/0`, headers: octet(row), payload: bundles[row.target].prepared.ciphertexts[0] }) },
+    { key: 'revoke', label: 'DELETE /v1/bundles/:id/releases/ICC', roles: ['investigator'], bundle: sameBundle, request: (row, id) => ({ method: 'DELETE', url: `/v1/bundles/${id}/releases/ICC`, headers: headersOf(row) }) },
+    { key: 'receipt', label: 'POST /v1/bundles/:id/receipts', roles: ['registry'], bundle: sameBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/receipts`, headers: headersOf(row), payload: { signature: receiptSignature(id, row.target) } }) },
+    { key: 'put', label: 'PUT /v1/bundles/:id/files/0 (sealed)', roles: ['investigator'], bundle: sameBundle, request: (row, id) => ({ method: 'PUT', url: `/v1/bundles/${id}/files/0`, headers: octet(row), payload: bundles[row.target].prepared.ciphertexts[0] }) },
     {
       key: 'patch',
       label: 'PATCH /v1/bundles/:id/files/0 (sealed)',
       roles: ['investigator'],
-      module: 'bundles',
+     
       bundle: sameBundle,
       request: (row, id) => ({ method: 'PATCH', url: `/v1/bundles/${id}/files/0`, headers: { ...octet(row, 'application/offset+octet-stream'), 'upload-offset': '0', 'tus-resumable': '1.0.0' }, payload: bundles[row.target].prepared.ciphertexts[0]!.subarray(0, 1) }),
     },
-    { key: 'head', label: 'HEAD /v1/bundles/:id/files/0 (sealed)', roles: ['investigator'], module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'HEAD', url: `/v1/bundles/${id}/files/0`, headers: { ...headersOf(row), 'tus-resumable': '1.0.0' } }) },
-    { key: 'seal', label: 'POST /v1/bundles/:id/seal (sealed)', roles: ['investigator'], module: 'bundles', bundle: sameBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: headersOf(row) }) },
-    { key: 'putOpen', label: 'PUT /v1/bundles/:id/files/0 (open)', roles: ['investigator'], module: 'bundles', bundle: openBundle, request: (row, id) => ({ method: 'PUT', url: `/v1/bundles/${id}/files/0`, headers: octet(row), payload: bundles.open.prepared.ciphertexts[0] }) },
+    { key: 'head', label: 'HEAD /v1/bundles/:id/files/0 (sealed)', roles: ['investigator'], bundle: sameBundle, request: (row, id) => ({ method: 'HEAD', url: `/v1/bundles/${id}/files/0`, headers: { ...headersOf(row), 'tus-resumable': '1.0.0' } }) },
+    { key: 'seal', label: 'POST /v1/bundles/:id/seal (sealed)', roles: ['investigator'], bundle: sameBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: headersOf(row) }) },
+    { key: 'putOpen', label: 'PUT /v1/bundles/:id/files/0 (open)', roles: ['investigator'], bundle: openBundle, request: (row, id) => ({ method: 'PUT', url: `/v1/bundles/${id}/files/0`, headers: octet(row), payload: bundles.open.prepared.ciphertexts[0] }) },
     {
       key: 'patchOpen',
       label: 'PATCH /v1/bundles/:id/files/1 (open)',
       roles: ['investigator'],
-      module: 'bundles',
+     
       bundle: openBundle,
       request: (row, id) => ({ method: 'PATCH', url: `/v1/bundles/${id}/files/1`, headers: { ...octet(row, 'application/offset+octet-stream'), 'upload-offset': '0', 'tus-resumable': '1.0.0' }, payload: bundles.open.prepared.ciphertexts[1]!.subarray(0, 1) }),
     },
-    { key: 'headOpen', label: 'HEAD /v1/bundles/:id/files/1 (open)', roles: ['investigator'], module: 'bundles', bundle: openBundle, request: (row, id) => ({ method: 'HEAD', url: `/v1/bundles/${id}/files/1`, headers: { ...headersOf(row), 'tus-resumable': '1.0.0' } }) },
-    { key: 'sealOpen', label: 'POST /v1/bundles/:id/seal (open)', roles: ['investigator'], module: 'bundles', bundle: openBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: headersOf(row) }) },
+    { key: 'headOpen', label: 'HEAD /v1/bundles/:id/files/1 (open)', roles: ['investigator'], bundle: openBundle, request: (row, id) => ({ method: 'HEAD', url: `/v1/bundles/${id}/files/1`, headers: { ...headersOf(row), 'tus-resumable': '1.0.0' } }) },
+    { key: 'sealOpen', label: 'POST /v1/bundles/:id/seal (open)', roles: ['investigator'], bundle: openBundle, request: (row, id) => ({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: headersOf(row) }) },
   ];
 
   // -------------------------------------------------------------------------
@@ -308,11 +306,8 @@ t.test('authorization matrix: caller × route → exact status; no leaks; refusa
         const entries = (await logEntriesSince(ta, before)).filter((e: LoggedEntry) => e.subject === `bundle:${b.id}` && e.actor?.sub === row.sub);
         const recorded = entries.some((e) => REFUSAL_TYPES.includes(e.type));
         const roleRefusal = col.roles !== 'any' && !col.roles.some((r) => row.roles.includes(r));
-        if (roleRefusal && col.module === 'bundles') {
-          t.ok(recorded, `${cell}: the role refusal is recorded`, { todo: 'bundle routes refuse roles in the auth hook, before any custody entry (services/bundles/routes.ts, services/auth/plugin.ts)' });
-        } else {
-          t.ok(recorded, `${cell}: the refusal is recorded (${entries.map((e) => e.type).join(', ') || 'nothing'})`);
-        }
+        t.ok(recorded, `${cell}: the ${roleRefusal ? 'role ' : ''}refusal is recorded (${entries.map((e) => e.type).join(', ') || 'nothing'})`);
+        if (roleRefusal) t.ok(entries.some((e) => e.type === 'access.denied' && e.data['reason'] === 'role_not_permitted'), `${cell}: as access.denied, reason role_not_permitted`);
       }
 
       // Put back what a successful revocation took away, so later rows see the same world.
