@@ -60,9 +60,9 @@ export class Context {
    * is configured; with `auth` (the default) one is required.
    */
   client(options: { auth?: boolean } = {}): ApiClient {
+    const url = this.settings.url();
     if (options.auth !== false) this.settings.requireToken();
     if (this.#client === null) {
-      const url = this.settings.url();
       const token = this.settings.token();
       const host = url.value.hostname;
       if (url.value.protocol === 'http:' && token !== null && !['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
