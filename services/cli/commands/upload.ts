@@ -261,10 +261,10 @@ async function newUpload(ctx: Context): Promise<void> {
       const noncePrefix = generateNoncePrefix();
       const name = path.basename(local.path);
       const progress = new Progress(ctx.io.stderr, `hash ${name} (${i + 1}/${locals.length})`, local.size, { quiet: ctx.quiet });
-      const described = await describeFile(
-        createReadStream(local.path, { highWaterMark: 1024 * 1024 }).pipe(meter((n) => progress.add(n))),
-        { key: bundleKey, noncePrefix, chunkSize },
-      ).catch((err: unknown) => {
+      // pipeline, not pipe: a read error must reach describeFile instead of leaving it waiting forever.
+      const counted = meter((n) => progress.add(n));
+      pipeline(createReadStream(local.path, { highWaterMark: 1024 * 1024 }), counted).catch(() => undefined);
+      const described = await describeFile(counted, { key: bundleKey, noncePrefix, chunkSize }).catch((err: unknown) => {
         progress.abort();
         throw err;
       });
