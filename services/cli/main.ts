@@ -164,6 +164,13 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `evx bundle list | head -1` closes our stdout early: that is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const io: Io = { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
   const code = await runCli(process.argv.slice(2), io, {
     onContext: (ctx) => {

@@ -27,6 +27,7 @@ const TERMS_OPTIONS: OptionDefs = {
   'valid-from': { type: 'string', value: 'TIME', help: 'RFC 3339 start (default now)' },
   'valid-until': { type: 'string', value: 'TIME', help: 'RFC 3339 end (default one year from the start)' },
   'onward-transfer': { type: 'boolean', help: 'the recipient may transfer onwards (default no)' },
+  'no-onward-transfer': { type: 'boolean', help: 'the recipient may not transfer onwards (to turn it off when amending)' },
   terms: { type: 'string', value: 'FILE', help: 'the whole terms as a JSON file instead of the flags above' },
 };
 
@@ -59,7 +60,7 @@ function termsFromFlags(ctx: Context, base: Partial<AgreementTerms>, parties: [s
     purposes: purposes.length > 0 ? purposes : base.purposes,
     validFrom,
     validUntil,
-    onwardTransfer: f.bool('onward-transfer') || (base.onwardTransfer ?? false),
+    onwardTransfer: f.bool('no-onward-transfer') ? false : f.bool('onward-transfer') || (base.onwardTransfer ?? false),
   };
 }
 
@@ -167,6 +168,7 @@ export const agreementDraft: Command = {
     'evx agreement draft --with ICC --legal-basis "Rome Statute, Part 9" --crimes war_crimes,crimes_against_humanity --max-classification confidential --purposes trial,investigation --sign',
   ],
   async run(ctx) {
+    if (ctx.flags.bool('onward-transfer') && ctx.flags.bool('no-onward-transfer')) throw new UsageError('--onward-transfer and --no-onward-transfer contradict each other');
     let terms: Record<string, unknown>;
     const file = ctx.flags.string('terms');
     if (file !== undefined) {
@@ -296,6 +298,7 @@ export const agreementAmend: Command = {
   examples: ['evx agreement amend 6c0f3f0e-8a4e-4b7e-9d44-1f0a4f1c2b3d --purposes trial,investigation,appeal'],
   async run(ctx) {
     const id = checkAgreementId(ctx.positionals[0]);
+    if (ctx.flags.bool('onward-transfer') && ctx.flags.bool('no-onward-transfer')) throw new UsageError('--onward-transfer and --no-onward-transfer contradict each other');
     const client = ctx.client();
     const file = ctx.flags.string('terms');
     let terms: Record<string, unknown>;
