@@ -187,15 +187,28 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   /**
-   * The object is committed before its receipt is recorded; a crash in
-   * between leaves a complete object the database calls not received, which
-   * no upload could ever replace. Finish that receipt when the object is as
-   * the manifest says. True if the file is (now) received.
+   * Finish a receipt a crash interrupted. The object is committed before its
+   * receipt is recorded: a crash in between leaves a complete object the
+   * database calls not received, which no upload could ever replace; it is
+   * recorded when it is as the manifest says. With `completeUpload` (seal),
+   * an upload that holds all its bytes but was never checked and committed
+   * (a crash after the last byte) is checked and committed now, as an empty
+   * PATCH at the final offset would. True if the file is (now) received.
    */
-  async function recoverReceipt(request: FastifyRequest, bundle: Bundle, file: Bundle['files'][number]): Promise<boolean> {
+  async function recoverReceipt(request: FastifyRequest, bundle: Bundle, file: Bundle['files'][number], options: { completeUpload?: boolean } = {}): Promise<boolean> {
     if (file.receivedAt !== null) return true;
     const key = { bundleId: bundle.id, n: file.n };
-    if (!(await app.blobs.hasObject(key))) return false;
+    if (!(await app.blobs.hasObject(key))) {
+      if (!options.completeUpload || (await app.blobs.offset(key)) !== file.cipherSize) return false;
+      try {
+        await completeFile(request, bundle, file, key, null);
+      } catch (err) {
+        if (err instanceof UploadLockedError) return false;
+        throw err;
+      }
+      file.receivedAt = new Date();
+      return true;
+    }
     const hash = createHash('sha256');
     for await (const chunk of app.blobs.read(key) as AsyncIterable<Buffer>) hash.update(chunk);
     const sha = hash.digest('hex');
@@ -364,7 +377,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!access.uploader) return refuse(request, id, 'seal.refused', { reason: 'not_uploader' }, Errors.forbidden('only the officer who created the bundle may seal it'));
       if (bundle.status === 'sealed') return refuse(request, id, 'seal.refused', { reason: 'already_sealed' }, bundleSealed(id));
       for (const file of bundle.files) {
-        await recoverReceipt(request, bundle, file);
+        await recoverReceipt(request, bundle, file, { completeUpload: true });
         const size = await app.blobs.objectSize({ bundleId: id, n: file.n });
         if (file.receivedAt === null || size === null) {
           const received = await app.blobs.offset({ bundleId: id, n: file.n });

@@ -527,7 +527,7 @@ t.test('two writers on one file: the second gets 409, never a 5xx, and the first
   t.equal((await app.inject({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: nl.headers })).statusCode, 200);
 });
 
-t.test('a file stored but not recorded (crash between the rename and the transaction) is recovered, not stuck', async (t) => {
+t.test('files a crash left stored but not recorded (after the rename, or after the last byte) are recovered, not stuck', async (t) => {
   const { id, p } = await newBundle([pseudoRandom(4000, 15)]);
   const c = p.ciphertexts[0]!;
   // What a crash right after commitUpload leaves: the object, no received_at, no file.received.
@@ -540,4 +540,22 @@ t.test('a file stored but not recorded (crash between the rename and the transac
   t.ok(types.includes('file.received'), 'the receipt is recorded when it is recovered');
   t.equal(types.filter((x) => x === 'file.received').length, 1);
   await verifies(t, id);
+
+  // A crash after the last byte, before the hash check and commit: every byte is in the upload.
+  const whole = await newBundle([pseudoRandom(4000, 16), pseudoRandom(3000, 17)]);
+  for (const [n, bytes] of whole.p.ciphertexts.entries()) await app.blobs.append({ bundleId: whole.id, n }, 0, Readable.from([bytes]), bytes.length);
+  const sealed = await app.inject({ method: 'POST', url: `/v1/bundles/${whole.id}/seal`, headers: nl.headers });
+  t.equal(sealed.statusCode, 200, `seal checks and commits complete uploads: ${sealed.body}`);
+  t.same(await custodyTypes(whole.id), ['bundle.created', 'file.received', 'file.received', 'bundle.sealed']);
+  const back = await app.inject({ url: `/v1/bundles/${whole.id}/files/1`, headers: nl.headers });
+  t.ok(back.rawPayload.equals(whole.p.ciphertexts[1]!));
+
+  // The same with wrong bytes: the seal is refused naming the file, and the upload discarded.
+  const wrong = await newBundle([pseudoRandom(4000, 18)]);
+  const garbage = pseudoRandom(wrong.p.ciphertexts[0]!.length, 19);
+  await app.blobs.append({ bundleId: wrong.id, n: 0 }, 0, Readable.from([garbage]), garbage.length);
+  const refused = await app.inject({ method: 'POST', url: `/v1/bundles/${wrong.id}/seal`, headers: nl.headers });
+  expectProblem(t, refused, 422, 'unprocessable', { file: 0, problem: 'cipher_hash_mismatch' }, 'seal over a complete upload with the wrong bytes');
+  t.equal(await headOffset(wrong.id, 0), 0, 'discarded');
+  t.same(await custodyTypes(wrong.id), ['bundle.created', 'upload.refused']);
 });
