@@ -73,12 +73,15 @@ async function bundleFacts(db: Executor, bundleIds: readonly string[]): Promise<
 }
 
 /**
- * The releases of one bundle to one jurisdiction, each re-judged against its
- * agreement as it stands now (SPEC §3: checked again at every access).
+ * Releases re-judged against their agreements as they stand now (SPEC §3:
+ * checked again at every access). Bundle facts already known to the caller
+ * are not fetched again.
  */
-async function liveness(db: Executor, rows: ReleaseRow[], now: Date): Promise<Array<{ row: ReleaseRow; live: boolean }>> {
+async function liveness(db: Executor, rows: ReleaseRow[], now: Date, known?: Map<string, BundleFacts>): Promise<Array<{ row: ReleaseRow; live: boolean }>> {
+  if (rows.length === 0) return [];
   const agreements = await agreementSnapshots(db, rows.map((r) => r.agreement_id));
-  const bundles = await bundleFacts(db, rows.map((r) => r.bundle_id));
+  const missing = rows.map((r) => r.bundle_id).filter((id) => !known?.has(id));
+  const bundles = missing.length > 0 ? new Map([...(known ?? []), ...(await bundleFacts(db, missing))]) : known!;
   return rows.map((row) => {
     const bundle = bundles.get(row.bundle_id);
     if (!bundle || row.revoked_at !== null) return { row, live: false };
@@ -95,11 +98,11 @@ async function liveness(db: Executor, rows: ReleaseRow[], now: Date): Promise<Ar
 
 export function releaseLookup(db: Executor, clock: () => Date = () => new Date()): ReleaseLookup {
   return {
-    async facts(bundleId: string, jurisdiction: string | null): Promise<ReleaseFacts> {
+    async facts(bundleId: string, jurisdiction: string | null, bundle?: BundleFacts): Promise<ReleaseFacts> {
       if (jurisdiction === null) return { live: false, any: false };
       const rows = await db.selectFrom('releases').selectAll().where('bundle_id', '=', bundleId).where('recipient', '=', jurisdiction).execute();
       if (rows.length === 0) return { live: false, any: false };
-      const judged = await liveness(db, rows, clock());
+      const judged = await liveness(db, rows, clock(), bundle ? new Map([[bundleId, bundle]]) : undefined);
       return { live: judged.some((j) => j.live), any: true };
     },
     async liveBundleIds(jurisdiction: string): Promise<string[]> {

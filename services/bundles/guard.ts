@@ -31,7 +31,7 @@ export interface VisibleBundle {
 export async function loadVisible(app: FastifyInstance, request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean): Promise<VisibleBundle> {
   const principal = principalOf(request);
   const bundle = await getBundle(app.db, id);
-  const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction) : { live: false, any: false };
+  const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction, bundle) : { live: false, any: false };
   const access = bundle ? bundleAccess(bundle, principal, releases) : null;
   if (!bundle || !access || !need(access)) {
     return refuse(app, request, id, 'access.denied', { action, reason: bundle ? 'not_permitted' : 'no_such_bundle' }, Errors.notFound(`bundle ${id} not found`));

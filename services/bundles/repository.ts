@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Executor, Tx } from '../db/connect.js';
 import type { BundleFileRow, BundleRow, KeyWrapJson } from '../db/schema.js';
 import type { Manifest } from '../envelope/index.js';
@@ -98,12 +99,23 @@ export async function upsertKeyWrap(tx: Tx, bundleId: string, wrap: KeyWrapJson)
 }
 
 export async function getBundle(db: Executor, id: string, options: { forUpdate?: boolean } = {}): Promise<Bundle | null> {
-  let q = db.selectFrom('bundles').selectAll().where('id', '=', id);
-  if (options.forUpdate) q = q.forUpdate();
+  // One round trip: the bundle with its files (every bundle route starts here).
+  let q = db
+    .selectFrom('bundles')
+    .selectAll('bundles')
+    .select((eb) =>
+      jsonArrayFrom(eb.selectFrom('bundle_files').selectAll('bundle_files').whereRef('bundle_files.bundle_id', '=', 'bundles.id').orderBy('bundle_files.n')).as('files'),
+    )
+    .where('id', '=', id);
+  if (options.forUpdate) q = q.forUpdate('bundles');
   const row = await q.executeTakeFirst();
   if (!row) return null;
-  const files = await db.selectFrom('bundle_files').selectAll().where('bundle_id', '=', id).execute();
-  return toBundle(row, files);
+  const { files, ...bundle } = row;
+  // JSON aggregation turns bigint into number and timestamps into text: bring them back to row types.
+  return toBundle(
+    bundle,
+    files.map((f) => ({ ...f, cipher_size: Number(f.cipher_size), received_at: f.received_at === null ? null : new Date(f.received_at as unknown as string) })),
+  );
 }
 
 export async function getKeyWrap(db: Executor, bundleId: string, jurisdiction: string): Promise<KeyWrapJson | null> {
