@@ -14,7 +14,8 @@ import type { Principal } from '../auth/principal.js';
 import { Errors, problemOf, type EvxError } from '../errors.js';
 import { problemResponses } from '../shared/schemas.js';
 import type { JsonValue } from '../shared/jcs.js';
-import { bundleAccess, type BundleAccess, type ReleaseFacts } from './access.js';
+import type { BundleAccess } from './access.js';
+import { loadVisible as loadVisibleBundle, refuse as refuseAndRecord } from './guard.js';
 import { createBundle } from './intake.js';
 import { parseRange } from './range.js';
 import { EXACT_TIMESTAMP, getBundle, getKeyWrap, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
@@ -22,9 +23,7 @@ import { BundleParams, BundleSummarySchema, BundleView, CreateBundleBody, Custod
 import { UploadInterruptedError, UploadLockedError, UploadOffsetError, UploadTooLargeError, type BlobKey } from '../storage/blob-store.js';
 import type { Readable } from 'node:stream';
 
-
 const TUS_VERSION = '1.0.0';
-const NO_RELEASES: ReleaseFacts = { live: false, any: false };
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -87,16 +86,9 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // against the manifest's cipherSize themselves.
   app.addContentTypeParser(['application/octet-stream', 'application/offset+octet-stream'], (_request, payload, done) => done(null, payload));
 
-  /** Record a refused attempt on a bundle in the custody log, then refuse. */
-  async function refuse(request: FastifyRequest, bundleId: string, type: string, data: Record<string, JsonValue>, error: EvxError): Promise<never> {
-    const principal = request.principal;
-    try {
-      await app.custody.run((tx) => app.custody.append(tx, { type, actor: principal, subject: `bundle:${bundleId}`, data }));
-    } catch (err) {
-      request.log.error({ err }, 'could not record a refused attempt');
-    }
-    throw error;
-  }
+  const refuse = (request: FastifyRequest, bundleId: string, type: string, data: Record<string, JsonValue>, error: EvxError): Promise<never> =>
+    refuseAndRecord(app, request, bundleId, type, data, error);
+  const loadVisible = (request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean) => loadVisibleBundle(app, request, id, action, need);
 
   /**
    * Role refusals (403 forbidden_role) happen in the auth hook, before any
@@ -116,18 +108,6 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.log.error({ err }, 'could not record a refused attempt');
       }
     };
-  }
-
-  /** The bundle and what the caller may do with it; 404 (recorded) when the caller may not see it. */
-  async function loadVisible(request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean): Promise<{ bundle: Bundle; access: BundleAccess; principal: Principal }> {
-    const principal = principalOf(request);
-    const bundle = await getBundle(app.db, id);
-    const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction) : NO_RELEASES;
-    const access = bundle ? bundleAccess(bundle, principal, releases) : null;
-    if (!bundle || !access || !need(access)) {
-      return refuse(request, id, 'access.denied', { action, reason: bundle ? 'not_permitted' : 'no_such_bundle' }, Errors.notFound(`bundle ${id} not found`));
-    }
-    return { bundle, access, principal };
   }
 
   async function loadForUpload(request: FastifyRequest, id: string, n: number, action: string): Promise<{ bundle: Bundle; file: Bundle['files'][number]; key: BlobKey }> {
