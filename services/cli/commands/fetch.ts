@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { once } from 'node:events';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -127,7 +128,13 @@ async function fetchFile(ctx: Context, client: ApiClient, bundleId: string, targ
     rmSync(cache, { force: true });
     cached = 0;
   }
-  const cacheFile = await open(cache, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+  // A write stream, not an awaited write per socket read: the disk keeps up while the next bytes are
+  // decrypted (awaiting each 64 kB write cost almost half the download rate).
+  const cacheOut = createWriteStream(cache, { fd: openSync(cache, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600), highWaterMark: 4 * 1024 * 1024 });
+  let cacheError: Error | null = null;
+  cacheOut.on('error', (err) => {
+    cacheError = err;
+  });
   const removeTmpOnInterrupt = ctx.onInterrupt(() => rmSync(tmp, { force: true }));
   const cipherHash = createHash('sha256');
   const plainHash = createHash('sha256');
@@ -175,7 +182,8 @@ async function fetchFile(ctx: Context, client: ApiClient, bundleId: string, targ
             if (c.length === 0) continue;
           }
           if (offset + c.length > file.cipherSize) throw new IntegrityError(`the server sent more than the ${file.cipherSize} bytes of ciphertext the manifest gives file ${n}`);
-          await cacheFile.write(c);
+          if (cacheError) throw cacheError;
+          if (!cacheOut.write(c)) await once(cacheOut, 'drain');
           cipherHash.update(c);
           offset += c.length;
           progress.set(offset);
@@ -263,7 +271,10 @@ async function fetchFile(ctx: Context, client: ApiClient, bundleId: string, targ
     throw err;
   } finally {
     removeTmpOnInterrupt();
-    await cacheFile.close();
+    await new Promise<void>((resolve) => {
+      if (cacheOut.destroyed) resolve();
+      else cacheOut.end(() => resolve());
+    });
     if (!keepCache) rmSync(cache, { force: true });
   }
 }
