@@ -109,6 +109,15 @@ const DOMAIN_PROBLEMS: Array<[code: string, status: number, title: string]> = [
   ['bundle_not_sealed', 403, 'The bundle is not sealed'],
   ['not_owner', 403, 'Only the owner jurisdiction may release'],
   ['release_exists', 409, 'A live release to this recipient exists'],
+  // Bundle creation, upload and release checks the server can make without plaintext.
+  ['signer_not_caller', 422, 'The manifest is not signed by the caller'],
+  ['signer_key_not_registered', 422, 'The signer key is not registered to the caller'],
+  ['manifest_signature_invalid', 422, 'The manifest signature does not verify'],
+  ['owner_key_wrap_missing', 422, 'No key wrap for the owner jurisdiction'],
+  ['jurisdiction_has_no_key', 422, 'The jurisdiction has no box key'],
+  ['key_version_not_current', 422, 'The key wrap does not use the current key version'],
+  ['cipher_hash_mismatch', 422, 'The ciphertext does not match the manifest'],
+  ['recipient_is_owner', 422, 'A bundle cannot be released to its owner'],
 ];
 const domainProblems = new Map(DOMAIN_PROBLEMS.map(([code, status, title]) => [code, defineProblem(code, status, title)]));
 

@@ -99,7 +99,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // Only the owner releases; asked by anyone else (a recipient, say), the answer reveals nothing of the owner's agreements.
       if (!access.ownerJurisdiction) return deny('not_owner', `only ${bundle.ownerJurisdiction}, the owner, may release this bundle`);
-      if (recipient === bundle.ownerJurisdiction) return refused('recipient_is_owner', Errors.unprocessable('a bundle cannot be released to its owner', { problem: 'recipient_is_owner' }));
+      if (recipient === bundle.ownerJurisdiction) return refused('recipient_is_owner', domainError('recipient_is_owner', 'a bundle cannot be released to its owner', { problem: 'recipient_is_owner' }));
       if (!(await getJurisdiction(app.db, recipient))) return refused('jurisdiction_unknown', Errors.jurisdictionUnknown(`jurisdiction ${recipient} is not registered`));
 
       const judge = async (db: Executor, lock: boolean) =>
@@ -115,11 +115,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!decision.allow) return deny(decision.reason, `the release of this bundle to ${recipient} for "${purpose}" is not allowed: ${decision.reason}`);
 
       const current = await currentJurisdictionKey(app.db, recipient);
-      if (!current) return refused('jurisdiction_has_no_key', Errors.unprocessable(`${recipient} has no box key to wrap for`, { problem: 'jurisdiction_has_no_key' }));
+      if (!current) return refused('jurisdiction_has_no_key', domainError('jurisdiction_has_no_key', `${recipient} has no box key to wrap for`, { problem: 'jurisdiction_has_no_key' }));
       if (wrap.value.jurisdiction !== recipient || wrap.value.keyVersion !== current.keyVersion) {
         return refused(
           'key_version_not_current',
-          Errors.unprocessable(`keyWrap must be for ${recipient} key version ${current.keyVersion} (got ${wrap.value.jurisdiction} version ${wrap.value.keyVersion})`, { problem: 'key_version_not_current' }),
+          domainError('key_version_not_current', `keyWrap must be for ${recipient} key version ${current.keyVersion} (got ${wrap.value.jurisdiction} version ${wrap.value.keyVersion})`, { problem: 'key_version_not_current' }),
         );
       }
 

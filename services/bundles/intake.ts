@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../auth/principal.js';
-import { Errors } from '../errors.js';
+import { Errors, domainError } from '../errors.js';
 import { manifestHash, validateKeyWrap, validateManifest, verifyManifestSignature, type Problem } from '../envelope/index.js';
 import { currentJurisdictionKey } from '../jurisdictions/repository.js';
 import { findOfficerKeyByPublicKey } from '../officers/repository.js';
@@ -34,14 +34,14 @@ export async function createBundle(app: FastifyInstance, principal: Principal, b
 
   // The signer must be the caller, with a key registered to the caller.
   if (manifest.signer.jurisdiction !== owner || manifest.signer.sub !== principal.sub) {
-    throw Errors.unprocessable(`the manifest must be signed by the caller (${owner}/${principal.sub}), not ${manifest.signer.jurisdiction}/${manifest.signer.sub}`, { problem: 'signer_not_caller' });
+    throw domainError('signer_not_caller', `the manifest must be signed by the caller (${owner}/${principal.sub}), not ${manifest.signer.jurisdiction}/${manifest.signer.sub}`, { problem: 'signer_not_caller' });
   }
   const signerKey = await findOfficerKeyByPublicKey(app.db, decodeBase64(manifest.signer.publicKey, 32)!);
   if (!signerKey || signerKey.issuer !== principal.issuer || signerKey.sub !== principal.sub || signerKey.jurisdiction !== owner) {
-    throw Errors.unprocessable('manifest.signer.publicKey is not a signing key registered to you (POST /v1/officers/me/keys)', { problem: 'signer_key_not_registered' });
+    throw domainError('signer_key_not_registered', 'manifest.signer.publicKey is not a signing key registered to you (POST /v1/officers/me/keys)', { problem: 'signer_key_not_registered' });
   }
   if (!decodeBase64(body.signature, 64) || !verifyManifestSignature(manifest, body.signature, decodeBase64(signerKey.publicKey, 32)!)) {
-    throw Errors.unprocessable('the signature does not verify over the canonical (RFC 8785) manifest with the signer key', { problem: 'manifest_signature_invalid' });
+    throw domainError('manifest_signature_invalid', 'the signature does not verify over the canonical (RFC 8785) manifest with the signer key', { problem: 'manifest_signature_invalid' });
   }
 
   // Exactly one wrap, for the owner, under its current key version; wraps for others come only with releases.
@@ -51,11 +51,11 @@ export async function createBundle(app: FastifyInstance, principal: Principal, b
     return v.value;
   });
   const ownerWrap = wraps.find((w) => w.jurisdiction === owner);
-  if (!ownerWrap) throw Errors.unprocessable(`keyWraps must contain the wrap for the owner jurisdiction ${owner}; wraps for other jurisdictions are added by releases`, { problem: 'owner_key_wrap_missing' });
+  if (!ownerWrap) throw domainError('owner_key_wrap_missing', `keyWraps must contain the wrap for the owner jurisdiction ${owner}; wraps for other jurisdictions are added by releases`, { problem: 'owner_key_wrap_missing' });
   const current = await currentJurisdictionKey(app.db, owner);
-  if (!current) throw Errors.unprocessable(`jurisdiction ${owner} has no box key yet (PUT /v1/jurisdictions/${owner}/keys)`, { problem: 'jurisdiction_has_no_key' });
+  if (!current) throw domainError('jurisdiction_has_no_key', `jurisdiction ${owner} has no box key yet (PUT /v1/jurisdictions/${owner}/keys)`, { problem: 'jurisdiction_has_no_key' });
   if (ownerWrap.keyVersion !== current.keyVersion) {
-    throw Errors.unprocessable(`the owner key wrap uses key version ${ownerWrap.keyVersion}; the current version of ${owner} is ${current.keyVersion}`, { problem: 'key_version_not_current' });
+    throw domainError('key_version_not_current', `the owner key wrap uses key version ${ownerWrap.keyVersion}; the current version of ${owner} is ${current.keyVersion}`, { problem: 'key_version_not_current' });
   }
 
   const manifestBytes = canonicalBytes(manifest);

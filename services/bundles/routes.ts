@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../auth/plugin.js';
 import type { Principal } from '../auth/principal.js';
-import { Errors, problemOf, type EvxError } from '../errors.js';
+import { Errors, domainError, problemOf, type EvxError } from '../errors.js';
 import { problemResponses } from '../shared/schemas.js';
 import type { JsonValue } from '../shared/jcs.js';
 import type { BundleAccess } from './access.js';
@@ -142,7 +142,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         bundle.id,
         'upload.refused',
         { n: file.n, reason: 'cipher_hash_mismatch', cipherSha256: sha },
-        Errors.unprocessable(`file ${file.n}: the ciphertext hashes to ${sha}, the manifest says ${file.cipherSha256}; the upload was discarded`, { file: file.n, problem: 'cipher_hash_mismatch' }),
+        domainError('cipher_hash_mismatch', `file ${file.n}: the ciphertext hashes to ${sha}, the manifest says ${file.cipherSha256}; the upload was discarded`, { file: file.n, problem: 'cipher_hash_mismatch' }),
       );
     }
     await app.blobs.commitUpload(key);

@@ -177,7 +177,7 @@ t.test('SPEC §3 denial reasons over HTTP, signatures, wraps, conflicts and re-r
     const before = await logSize(ta);
     const forDe = await release(bundle, { keyWrap: wrapFor(bundle.prepared, deKeys) });
     t.equal(forDe.statusCode, 422, 'a wrap for DE in a release to ICC: 422');
-    t.match(forDe.json(), { code: 'unprocessable', problem: 'key_version_not_current' });
+    t.match(forDe.json(), { code: 'key_version_not_current', problem: 'key_version_not_current' });
     const wrongLabel = await release(bundle, { keyWrap: { ...wrapFor(bundle.prepared, iccKeys), jurisdiction: 'DE' } });
     t.equal(wrongLabel.statusCode, 422, 'a wrap labelled for DE: 422');
     const future = await release(bundle, { keyWrap: wrapFor(bundle.prepared, iccKeys, iccKeys.keyVersion + 1) });

@@ -84,7 +84,7 @@ t.test('key rotation: new wraps use the current version, old wraps stay readable
     const stale = prepareBundle(nlInvestigator, nlV1, [Buffer.from('new exhibit')]);
     const res = await createBundle(stale);
     t.equal(res.statusCode, 422, 'an owner wrap for v1 after the rotation: 422');
-    t.match(res.json(), { code: 'unprocessable', problem: 'key_version_not_current' });
+    t.match(res.json(), { code: 'key_version_not_current', problem: 'key_version_not_current' });
     const future = prepareBundle(nlInvestigator, { ...nlV2, keyVersion: nlV2.keyVersion + 1 }, [Buffer.from('new exhibit')]);
     const tooNew = await createBundle(future);
     t.equal(tooNew.statusCode, 422, 'a version that does not exist: 422, not a 500');

@@ -146,20 +146,20 @@ t.test('body shape: unknown, missing and mistyped fields are 400 validation_fail
 
 t.test('the signer must be the caller, with a key registered to the caller', async (t) => {
   // Signed correctly, by someone else.
-  await refused(t, 'signed by another NL investigator', nl.headers, createBody(prepareBundle(nl2, nlKeys, [plain])), 422, 'unprocessable', { problem: 'signer_not_caller' });
+  await refused(t, 'signed by another NL investigator', nl.headers, createBody(prepareBundle(nl2, nlKeys, [plain])), 422, 'signer_not_caller', { problem: 'signer_not_caller' });
   const deSigned = prepareBundle(de, nlKeys, [plain]);
-  await refused(t, 'signer of another jurisdiction', nl.headers, createBody(deSigned), 422, 'unprocessable', { problem: 'signer_not_caller' });
+  await refused(t, 'signer of another jurisdiction', nl.headers, createBody(deSigned), 422, 'signer_not_caller', { problem: 'signer_not_caller' });
   const sameSubOtherJurisdiction = prepareBundle(deSameSub, nlKeys, [plain]);
-  await refused(t, 'same sub, signer jurisdiction DE, caller NL', nl.headers, createBody(sameSubOtherJurisdiction), 422, 'unprocessable', { problem: 'signer_not_caller' });
+  await refused(t, 'same sub, signer jurisdiction DE, caller NL', nl.headers, createBody(sameSubOtherJurisdiction), 422, 'signer_not_caller', { problem: 'signer_not_caller' });
 
   // Naming the caller, but with a key that is not the caller's.
   const unregistered = { ...nl, key: ed25519Generate() };
-  await refused(t, 'key never registered', nl.headers, createBody(prepareBundle(unregistered, nlKeys, [plain])), 422, 'unprocessable', { problem: 'signer_key_not_registered' });
-  await refused(t, "key registered to another NL officer", nl.headers, createBody(prepareBundle({ ...nl, key: nl2.key }, nlKeys, [plain])), 422, 'unprocessable', { problem: 'signer_key_not_registered' });
-  await refused(t, 'key registered to the DE officer with the same sub', nl.headers, createBody(prepareBundle({ ...nl, key: deSameSub.key }, nlKeys, [plain])), 422, 'unprocessable', { problem: 'signer_key_not_registered' });
-  await refused(t, 'key registered to a DE officer', nl.headers, createBody(prepareBundle({ ...nl, key: de.key }, nlKeys, [plain])), 422, 'unprocessable', { problem: 'signer_key_not_registered' });
+  await refused(t, 'key never registered', nl.headers, createBody(prepareBundle(unregistered, nlKeys, [plain])), 422, 'signer_key_not_registered', { problem: 'signer_key_not_registered' });
+  await refused(t, "key registered to another NL officer", nl.headers, createBody(prepareBundle({ ...nl, key: nl2.key }, nlKeys, [plain])), 422, 'signer_key_not_registered', { problem: 'signer_key_not_registered' });
+  await refused(t, 'key registered to the DE officer with the same sub', nl.headers, createBody(prepareBundle({ ...nl, key: deSameSub.key }, nlKeys, [plain])), 422, 'signer_key_not_registered', { problem: 'signer_key_not_registered' });
+  await refused(t, 'key registered to a DE officer', nl.headers, createBody(prepareBundle({ ...nl, key: de.key }, nlKeys, [plain])), 422, 'signer_key_not_registered', { problem: 'signer_key_not_registered' });
   // The token's sub decides who the caller is: inv-2's token with inv-1's manifest.
-  await refused(t, "inv-2 posting inv-1's signed manifest", nl2.headers, createBody(good()), 422, 'unprocessable', { problem: 'signer_not_caller' });
+  await refused(t, "inv-2 posting inv-1's signed manifest", nl2.headers, createBody(good()), 422, 'signer_not_caller', { problem: 'signer_not_caller' });
 });
 
 t.test('the signature must verify over the manifest exactly as posted', async (t) => {
@@ -180,19 +180,19 @@ t.test('the signature must verify over the manifest exactly as posted', async (t
   for (const [what, change] of changes) {
     const b = clone(createBody(p)) as Record<string, any>;
     change(b.manifest);
-    await refused(t, `${what} changed after signing`, nl.headers, b, 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
+    await refused(t, `${what} changed after signing`, nl.headers, b, 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
   }
   const bytes = canonicalBytes(p.manifest);
   const bySig = (sig: Buffer | string): unknown => ({ ...createBody(p), signature: typeof sig === 'string' ? sig : sig.toString('base64') });
-  await refused(t, 'signature by another registered key', nl.headers, bySig(ed25519Sign(nl2.key.seed, bytes)), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
-  await refused(t, 'signature of another manifest', nl.headers, bySig(good().signature), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
-  await refused(t, 'signature all zeros', nl.headers, bySig(Buffer.alloc(64)), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'signature by another registered key', nl.headers, bySig(ed25519Sign(nl2.key.seed, bytes)), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'signature of another manifest', nl.headers, bySig(good().signature), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'signature all zeros', nl.headers, bySig(Buffer.alloc(64)), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
   const flipped = Buffer.from(p.signature, 'base64');
   flipped[10] = flipped[10]! ^ 1;
-  await refused(t, 'one bit flipped', nl.headers, bySig(flipped), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
-  await refused(t, 'signature 63 bytes', nl.headers, bySig(Buffer.alloc(63, 1)), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'one bit flipped', nl.headers, bySig(flipped), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'signature 63 bytes', nl.headers, bySig(Buffer.alloc(63, 1)), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
   // Signed over non-canonical JSON (plain JSON.stringify) instead of JCS.
-  await refused(t, 'signed over JSON.stringify, not JCS', nl.headers, bySig(ed25519Sign(nl.key.seed, Buffer.from(JSON.stringify(p.manifest)))), 422, 'unprocessable', { problem: 'manifest_signature_invalid' });
+  await refused(t, 'signed over JSON.stringify, not JCS', nl.headers, bySig(ed25519Sign(nl.key.seed, Buffer.from(JSON.stringify(p.manifest)))), 422, 'manifest_signature_invalid', { problem: 'manifest_signature_invalid' });
   // The same manifest sent with keys in another order is the same canonical manifest: accepted.
   const reordered = Object.fromEntries(Object.entries(p.manifest).reverse());
   const ok = await postBundle(ta, nl.headers, { ...createBody(p), manifest: reordered });
@@ -203,14 +203,14 @@ t.test('key wraps: exactly one, for the owner, under its current key version', a
   const p = good();
   const deWrap = wrapBundleKey(p.bundleKey, { jurisdiction: 'DE', keyVersion: 1, boxPublicKey: nlKeys.box.publicKey });
   const iccWrap = wrapBundleKey(p.bundleKey, { jurisdiction: 'ICC', keyVersion: iccKeys.keyVersion, boxPublicKey: iccKeys.box.publicKey });
-  await refused(t, 'only a wrap for DE', nl.headers, { ...createBody(p), keyWraps: [deWrap] }, 422, 'unprocessable', { problem: 'owner_key_wrap_missing' });
-  await refused(t, 'only a wrap for ICC', nl.headers, { ...createBody(p), keyWraps: [iccWrap] }, 422, 'unprocessable', { problem: 'owner_key_wrap_missing' });
+  await refused(t, 'only a wrap for DE', nl.headers, { ...createBody(p), keyWraps: [deWrap] }, 422, 'owner_key_wrap_missing', { problem: 'owner_key_wrap_missing' });
+  await refused(t, 'only a wrap for ICC', nl.headers, { ...createBody(p), keyWraps: [iccWrap] }, 422, 'owner_key_wrap_missing', { problem: 'owner_key_wrap_missing' });
   await refused(t, 'owner wrap plus an ICC wrap', nl.headers, { ...createBody(p), keyWraps: [p.keyWraps[0], iccWrap] }, 400, 'validation_failed');
   await refused(t, 'owner wrap twice', nl.headers, { ...createBody(p), keyWraps: [p.keyWraps[0], p.keyWraps[0]] }, 400, 'validation_failed');
-  await refused(t, 'a wrap for an unregistered jurisdiction', nl.headers, { ...createBody(p), keyWraps: [{ ...p.keyWraps[0]!, jurisdiction: 'XX' }] }, 422, 'unprocessable', { problem: 'owner_key_wrap_missing' });
-  await refused(t, 'owner wrap under a key version that does not exist', nl.headers, { ...createBody(p), keyWraps: [{ ...p.keyWraps[0]!, keyVersion: 7 }] }, 422, 'unprocessable', { problem: 'key_version_not_current' });
+  await refused(t, 'a wrap for an unregistered jurisdiction', nl.headers, { ...createBody(p), keyWraps: [{ ...p.keyWraps[0]!, jurisdiction: 'XX' }] }, 422, 'owner_key_wrap_missing', { problem: 'owner_key_wrap_missing' });
+  await refused(t, 'owner wrap under a key version that does not exist', nl.headers, { ...createBody(p), keyWraps: [{ ...p.keyWraps[0]!, keyVersion: 7 }] }, 422, 'key_version_not_current', { problem: 'key_version_not_current' });
   // A jurisdiction without a box key cannot own bundles yet.
-  await refused(t, 'DE has no box key', de.headers, createBody(prepareBundle(de, { code: 'DE', box: nlKeys.box, keyVersion: 1 }, [plain])), 422, 'unprocessable', { problem: 'jurisdiction_has_no_key' });
+  await refused(t, 'DE has no box key', de.headers, createBody(prepareBundle(de, { code: 'DE', box: nlKeys.box, keyVersion: 1 }, [plain])), 422, 'jurisdiction_has_no_key', { problem: 'jurisdiction_has_no_key' });
 });
 
 t.test('after a key rotation, a wrap under the old version is refused', async (t) => {
@@ -218,7 +218,7 @@ t.test('after a key rotation, a wrap under the old version is refused', async (t
   const v1 = prepareBundle(icc, iccKeys, [plain]);
   const rotated = await addBoxKey(ta, 'ICC');
   t.equal(rotated.keyVersion, iccKeys.keyVersion + 1, 'ICC now has version 2');
-  await refused(t, 'wrap under version 1 after rotation', icc.headers, createBody(v1), 422, 'unprocessable', { problem: 'key_version_not_current' });
+  await refused(t, 'wrap under version 1 after rotation', icc.headers, createBody(v1), 422, 'key_version_not_current', { problem: 'key_version_not_current' });
   const v2 = prepareBundle(icc, rotated, [plain]);
   const res = await postBundle(ta, icc.headers, createBody(v2));
   t.equal(res.statusCode, 201, 'a wrap under the current version is accepted');

@@ -120,7 +120,7 @@ t.test('wrong ciphertext: 422 naming the file, the upload discarded, upload.refu
   const bad = Buffer.from(p.ciphertexts[1]!);
   bad[bad.length - 1] = bad[bad.length - 1]! ^ 0x80;
   const res = await httpRequest(base, { method: 'PUT', path: `/v1/bundles/${id}/files/1`, headers: octet(nl), body: bad });
-  expectProblem(t, res, 422, 'unprocessable', { problem: 'cipher_hash_mismatch', file: 1 }, 'PUT');
+  expectProblem(t, res, 422, 'cipher_hash_mismatch', { problem: 'cipher_hash_mismatch', file: 1 }, 'PUT');
   t.match(JSON.parse(res.body).detail, /file 1/);
   t.equal(await headOffset(id, 1), 0, 'HEAD: Upload-Offset 0 after the discard');
   const refusedEntry = (await custodyOf(ta, id, nl.headers)).entries.find((e) => e.entry.type === 'upload.refused');
@@ -132,7 +132,7 @@ t.test('wrong ciphertext: 422 naming the file, the upload discarded, upload.refu
   t.equal(first.statusCode, 204, first.body);
   t.equal(first.headers['upload-offset'], String(half));
   const second = await app.inject({ method: 'PATCH', url: `/v1/bundles/${id}/files/1`, headers: tus(nl, half), payload: bad.subarray(half) });
-  expectProblem(t, second, 422, 'unprocessable', { problem: 'cipher_hash_mismatch', file: 1 }, 'PATCH');
+  expectProblem(t, second, 422, 'cipher_hash_mismatch', { problem: 'cipher_hash_mismatch', file: 1 }, 'PATCH');
   t.equal(await headOffset(id, 1), 0, 'the whole upload is discarded, not just the last part');
 
   // The right bytes are then accepted, and the bundle seals.
@@ -555,7 +555,7 @@ t.test('files a crash left stored but not recorded (after the rename, or after t
   const garbage = pseudoRandom(wrong.p.ciphertexts[0]!.length, 19);
   await app.blobs.append({ bundleId: wrong.id, n: 0 }, 0, Readable.from([garbage]), garbage.length);
   const refused = await app.inject({ method: 'POST', url: `/v1/bundles/${wrong.id}/seal`, headers: nl.headers });
-  expectProblem(t, refused, 422, 'unprocessable', { file: 0, problem: 'cipher_hash_mismatch' }, 'seal over a complete upload with the wrong bytes');
+  expectProblem(t, refused, 422, 'cipher_hash_mismatch', { file: 0, problem: 'cipher_hash_mismatch' }, 'seal over a complete upload with the wrong bytes');
   t.equal(await headOffset(wrong.id, 0), 0, 'discarded');
   t.same(await custodyTypes(wrong.id), ['bundle.created', 'upload.refused']);
 });
