@@ -131,6 +131,8 @@ async function main(): Promise<void> {
       });
     };
 
+    log('setup (chapters 1–2) runs the CLI\'s code in-process for speed; from chapter 3 on, every step is the real evx as a child process');
+
     chapter('1. The operator registers the jurisdictions and their box keys');
     const admin: Actor = { label: 'the platform operator', token: await setup(null, ['token', '--operator', '--roles', 'admin', '--sub', 'operator-admin']) };
     await setup(admin, ['register', 'jurisdiction', 'NL', '--name', 'Netherlands Public Prosecution Service']);
