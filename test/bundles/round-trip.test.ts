@@ -69,3 +69,24 @@ t.test('encrypt, upload, seal, download, decrypt: the plaintext comes back; cust
   t.same(types.slice(0, 4), ['bundle.created', 'file.received', 'file.received', 'bundle.sealed']);
   t.ok(types.includes('file.downloaded') && types.includes('bundle.accessed'));
 });
+
+t.test('seal re-checks every stored ciphertext against the manifest', async (t) => {
+  const ta = await buildTestApp(t);
+  await registerJurisdictions(ta, [{ code: 'NL' }]);
+  const nl = await addBoxKey(ta, 'NL');
+  const officer = await registerOfficer(ta, 'NL', 'inv-1', ['investigator']);
+  const prepared = prepareBundle(officer, nl, [Buffer.alloc(3000, 1)]);
+  const id = await uploadBundle(ta, officer, prepared, { seal: false });
+  // Someone with access to the blob directory alters the stored object between upload and seal.
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const object = `${ta.config.blobDir}/objects/${id}/0`;
+  const bytes = readFileSync(object);
+  bytes[100] = bytes[100]! ^ 1;
+  writeFileSync(object, bytes);
+  const res = await ta.app.inject({ method: 'POST', url: `/v1/bundles/${id}/seal`, headers: officer.headers });
+  t.equal(res.statusCode, 422);
+  t.equal(res.json().code, 'cipher_hash_mismatch');
+  t.equal(res.json().file, 0);
+  const view = await ta.app.inject({ url: `/v1/bundles/${id}`, headers: officer.headers });
+  t.equal(view.json().status, 'open', 'not sealed');
+});
