@@ -75,6 +75,7 @@ const ENTRY_TYPES: Record<string, string> = {
   'release.granted': 'released the bundle',
   'release.denied': 'was refused a release',
   'release.revoked': 'revoked a release',
+  'release.refused': 'was refused a release request',
   'receipt.recorded': 'signed a receipt (custody handed over)',
   'receipt.refused': 'was refused a receipt',
 };
@@ -116,6 +117,8 @@ export function entryDetails(type: string, data: Record<string, unknown>): strin
       return `to ${scalar(d['recipient'])} for "${scalar(d['purpose'])}": ${scalar(d['reason'])}`;
     case 'release.revoked':
       return `from ${scalar(d['recipient'])}`;
+    case 'release.refused':
+      return `${d['action'] !== undefined ? `${scalar(d['action'])} ` : ''}to ${scalar(d['recipient'])}${d['purpose'] !== undefined ? ` for "${scalar(d['purpose'])}"` : ''}: ${scalar(d['reason'])}`;
     case 'receipt.recorded':
       return `by ${scalar(d['recipient'])}, key ${scalar(d['keyId'])}, manifest ${short(d['manifestSha256'])}`;
     case 'access.denied':
