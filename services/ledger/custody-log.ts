@@ -27,6 +27,7 @@ import {
   readSubjectEntries,
   type AppendInput,
 } from './repository.js';
+import { LeafHasherPool, verifyLogTexts, type TextBatch } from './parallel-verify.js';
 import { LogVerifier, type LogVerifyReport } from './verify.js';
 import { CustodyWriter } from './writer.js';
 
@@ -51,11 +52,11 @@ export interface SubjectCustody {
 }
 
 /** Stored bytes that are not even JSON are handed to the verifier as-is, to be reported as malformed. */
-function parseStoredEntry(bytes: Buffer): unknown {
+function parseStoredEntry(text: string): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
-    return bytes.toString('utf8');
+    return text;
   }
 }
 
@@ -168,12 +169,9 @@ export class CustodyLog {
    * stored canonical bytes, in batches, through the same offline verifier an
    * auditor runs, against every stored checkpoint.
    */
-  async verify(batchSize = 5000): Promise<LogVerifyReport> {
-    const notes = await allCheckpointNotes(this.db);
-    const verifier = new LogVerifier(this.signer.vkey, notes, { origin: this.origin });
-    // Keyset pagination on the stored seq column: robust to rows removed behind our back. The
-    // stored leaf hash is extra evidence only the server has: an entry edited in place without
-    // recomputing it is located exactly, even where the checkpoints alone could only bound it.
+  /** Entries as stored, in seq order, with their stored leaf hashes. */
+  private async *storedBatches(batchSize: number): AsyncGenerator<TextBatch> {
+    // Keyset pagination on the stored seq column: robust to rows removed behind our back.
     let after = -1;
     for (;;) {
       const rows = await this.db
@@ -183,10 +181,40 @@ export class CustodyLog {
         .orderBy('seq')
         .limit(batchSize)
         .execute();
-      for (const r of rows) verifier.push(parseStoredEntry(r.canonical), r.leaf_hash);
-      if (rows.length < batchSize) break;
+      if (rows.length > 0) yield { texts: rows.map((r) => r.canonical.toString('utf8')), storedLeafHashes: rows.map((r) => r.leaf_hash) };
+      if (rows.length < batchSize) return;
       after = rows[rows.length - 1]!.seq;
     }
+  }
+
+  /**
+   * The server-side full check (SPEC §2.1 verify): every entry from the
+   * stored canonical bytes, in batches, through the same offline verifier an
+   * auditor runs, against every stored checkpoint. The stored leaf hash is
+   * extra evidence only the server has: an entry edited in place without
+   * recomputing it is located exactly, even where the checkpoints alone could
+   * only bound it. From `parallelFrom` entries on, the per-entry work runs in
+   * worker threads, keeping the event loop free for other requests.
+   */
+  async verify(options: { batchSize?: number; parallelFrom?: number } = {}): Promise<LogVerifyReport> {
+    const batchSize = options.batchSize ?? 5000;
+    const notes = await allCheckpointNotes(this.db);
+    if ((await committedLogSize(this.db)) >= (options.parallelFrom ?? 50_000)) {
+      this.leafPool ??= new LeafHasherPool();
+      return verifyLogTexts(this.signer.vkey, notes, this.storedBatches(batchSize), { origin: this.origin, pool: this.leafPool });
+    }
+    const verifier = new LogVerifier(this.signer.vkey, notes, { origin: this.origin });
+    for await (const batch of this.storedBatches(batchSize)) {
+      batch.texts.forEach((text, i) => verifier.push(parseStoredEntry(text), batch.storedLeafHashes?.[i]));
+    }
     return verifier.finish();
+  }
+
+  private leafPool: LeafHasherPool | null = null;
+
+  /** Stop the verification workers, if any were started. */
+  async close(): Promise<void> {
+    await this.leafPool?.close();
+    this.leafPool = null;
   }
 }

@@ -49,6 +49,7 @@ async function ledgerPlugin(app: FastifyInstance, options: LedgerPluginOptions):
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
     await publishing;
+    await log.close();
   });
 }
 

@@ -22,6 +22,16 @@ import {
   type NoteVerifier,
 } from './note.js';
 
+/** An entry as the workers of parallel-verify.ts report it: its shape problem or its leaf hash, and its chain fields. */
+export interface PreparedEntry {
+  problem: string | null;
+  leafHex: string | null;
+  seq: number;
+  subject: string;
+  prev: string;
+  subjectPrev: string | null;
+}
+
 export interface BadEntry {
   seq: number;
   reason: string;
@@ -174,7 +184,36 @@ export class LogVerifier {
       this.#stopped = { seq: position, reason: `entry ${position} cannot be canonicalized: ${errorText(err)}` };
       return;
     }
+    this.#accept(entry, leafHex, storedLeafHash);
+  }
 
+  /**
+   * Feeds the next entry already checked and hashed elsewhere (by
+   * parallel-verify.ts's workers, with the same entry.ts code): `problem` is
+   * its shape problem or null, `leafHex` its leaf hash. Same verdicts as push().
+   */
+  pushPrepared(prepared: PreparedEntry, storedLeafHash?: string | Uint8Array): void {
+    if (this.#finished) throw new Error('LogVerifier: push() after finish()');
+    this.#received++;
+    if (this.#stopped) return;
+    const position = this.#count;
+    if (prepared.problem !== null || prepared.leafHex === null) {
+      this.#stopped = { seq: position, reason: `entry ${position} is malformed: ${prepared.problem ?? 'no leaf hash'}` };
+      return;
+    }
+    if (prepared.seq !== position) {
+      this.#stopped = {
+        seq: position,
+        reason: `expected entry ${position} but found seq ${prepared.seq}: an entry is missing, duplicated or out of order`,
+      };
+      return;
+    }
+    this.#accept(prepared, prepared.leafHex, storedLeafHash);
+  }
+
+  #accept(entry: Pick<CustodyEntry, 'subject' | 'prev' | 'subjectPrev'>, leafHex: string, storedLeafHash: string | Uint8Array | undefined): void {
+    const position = this.#count;
+    const subjectLast = this.#subjects.get(entry.subject) ?? null;
     if (storedLeafHash !== undefined && this.#storedMismatch === null) {
       const stored = typeof storedLeafHash === 'string' ? storedLeafHash : Buffer.from(storedLeafHash).toString('hex');
       if (stored !== leafHex) {

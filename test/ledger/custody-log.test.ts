@@ -12,6 +12,7 @@ import { CheckpointConsistencyError } from '../../services/ledger/custody-log.js
 import { entryLeafHashHex, type CustodyEntry } from '../../services/ledger/entry.js';
 import { verifyConsistency, verifyInclusion } from '../../services/ledger/merkle.js';
 import { verifyCheckpoint } from '../../services/ledger/note.js';
+import { LeafHasherPool, verifyLogTexts } from '../../services/ledger/parallel-verify.js';
 import { verifyConsistencyBetween, verifyCustody } from '../../services/ledger/verify.js';
 import { canonicalize } from '../../services/shared/jcs.js';
 
@@ -264,6 +265,8 @@ t.test('tampering with full database access is detected and located', async (t) 
   }
   const c = await superuser(ta);
   t.teardown(() => c.end());
+  const pool = new LeafHasherPool(2);
+  t.teardown(() => pool.close());
   await c.query('ALTER TABLE log_entries DISABLE TRIGGER ALL');
   for (const k of cases) {
     await c.query('BEGIN');
@@ -276,6 +279,9 @@ t.test('tampering with full database access is detected and located', async (t) 
     const report = verifyLog(ta.app.custody.vkey, notes, rows.map((r) => JSON.parse(r.canonical.toString()) as unknown));
     t.equal(report.ok, false, `${k.name}: detected`);
     t.equal(report.firstBad?.seq, k.expectSeq, `${k.name}: first bad seq (${report.firstBad?.reason ?? ''})`);
+    // The worker-thread verifier (used for big logs) reaches the same verdict from the stored texts.
+    const parallel = await verifyLogTexts(ta.app.custody.vkey, notes, [{ texts: rows.map((r) => r.canonical.toString()) }], { pool });
+    t.same(parallel, report, `${k.name}: parallel verification agrees`);
   }
   // And through the HTTP route, with the tampering committed.
   await rewrite(17, (e) => (e['data'] = { i: -1 }))(c);
@@ -299,6 +305,7 @@ t.test('with sparse checkpoints the server still pins an entry edited in place b
   t.equal(report.ok, false);
   t.equal(report.firstBad?.seq, 19);
   t.match(report.firstBad?.reason ?? '', /altered in place/);
+  t.same(await ta.app.custody.verify({ parallelFrom: 0, batchSize: 7 }), report, 'the worker-thread path, in small batches, agrees');
 });
 
 t.test('a forked checkpoint (same size, other root) is detected', async (t) => {
