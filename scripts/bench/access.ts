@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { mintEdDSAToken } from '../../services/auth/dev-issuer.js';
 import { benchDatabase, machine } from './common.js';
+import { freePort } from '../../services/shared/os-process.js';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 200);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
@@ -80,16 +80,6 @@ async function seed(url: string): Promise<string[]> {
   return ids;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 interface Result {
   p50: number;
   p99: number;
@@ -142,7 +132,7 @@ const issuers = [{ issuer: 'https://idp.icc.example', jurisdiction: 'ICC', publi
 const token = mintEdDSAToken('https://idp.icc.example', privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { sub: 'icc-registry', roles: ['registry'], audience: 'evx', ttl: 3600 });
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'evx-bench-access-'));
 const port = await freePort();
-const server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'services/server.ts')], {
+const server = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(root, 'services/server.ts')], {
   cwd: root,
   env: { ...process.env, DATABASE_URL: db.url, EVX_DATA_DIR: dataDir, PORT: String(port), EVX_ISSUERS: JSON.stringify(issuers), LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'ignore', 'inherit'],

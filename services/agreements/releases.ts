@@ -4,7 +4,8 @@ import type { ReleaseRow } from '../db/schema.js';
 import type { ReleaseFacts } from '../bundles/access.js';
 import type { ReleaseLookup, ReleaseView } from '../bundles/release-lookup.js';
 import { agreementSnapshots } from './repository.js';
-import { liveReleaseDecision, type BundleFacts } from './release-rule.js';
+import { liveReleaseDecision, type AgreementSnapshot, type BundleFacts } from './release-rule.js';
+import type { AgreementTerms } from './terms.js';
 
 function toView(row: ReleaseRow): ReleaseView {
   return {
@@ -72,38 +73,40 @@ async function bundleFacts(db: Executor, bundleIds: readonly string[]): Promise<
   return new Map(rows.map((r) => [r.id, { ownerJurisdiction: r.owner_jurisdiction, status: r.status, crimeCategory: r.crime_category, classification: r.classification }]));
 }
 
-/**
- * Releases re-judged against their agreements as they stand now (SPEC §3:
- * checked again at every access). Bundle facts already known to the caller
- * are not fetched again.
- */
-async function liveness(db: Executor, rows: ReleaseRow[], now: Date, known?: Map<string, BundleFacts>): Promise<Array<{ row: ReleaseRow; live: boolean }>> {
+/** One release judged now against its agreement as it stands (SPEC §3: checked again at every access). */
+function isLive(row: ReleaseRow, agreement: AgreementSnapshot | null, bundle: BundleFacts | undefined, now: Date): boolean {
+  if (!bundle || row.revoked_at !== null) return false;
+  return liveReleaseDecision({ bundle, accessor: { jurisdiction: row.recipient }, release: toView(row), agreement, now }).allow;
+}
+
+/** Releases re-judged against their agreements; bundle facts already known to the caller are not fetched again. */
+async function liveness(db: Executor, rows: ReleaseRow[], now: Date): Promise<Array<{ row: ReleaseRow; live: boolean }>> {
   if (rows.length === 0) return [];
   const agreements = await agreementSnapshots(db, rows.map((r) => r.agreement_id));
-  const missing = rows.map((r) => r.bundle_id).filter((id) => !known?.has(id));
-  const bundles = missing.length > 0 ? new Map([...(known ?? []), ...(await bundleFacts(db, missing))]) : known!;
-  return rows.map((row) => {
-    const bundle = bundles.get(row.bundle_id);
-    if (!bundle || row.revoked_at !== null) return { row, live: false };
-    const decision = liveReleaseDecision({
-      bundle,
-      accessor: { jurisdiction: row.recipient },
-      release: toView(row),
-      agreement: agreements.get(row.agreement_id) ?? null,
-      now,
-    });
-    return { row, live: decision.allow };
-  });
+  const bundles = await bundleFacts(db, rows.map((r) => r.bundle_id));
+  return rows.map((row) => ({ row, live: isLive(row, agreements.get(row.agreement_id) ?? null, bundles.get(row.bundle_id), now) }));
 }
 
 export function releaseLookup(db: Executor, clock: () => Date = () => new Date()): ReleaseLookup {
   return {
     async facts(bundleId: string, jurisdiction: string | null, bundle?: BundleFacts): Promise<ReleaseFacts> {
       if (jurisdiction === null) return { live: false, any: false };
-      const rows = await db.selectFrom('releases').selectAll().where('bundle_id', '=', bundleId).where('recipient', '=', jurisdiction).execute();
+      // Every bundle request asks this: the releases and their agreements in one round trip.
+      const rows = await db
+        .selectFrom('releases as r')
+        .leftJoin('agreements as a', 'a.id', 'r.agreement_id')
+        .selectAll('r')
+        .select(['a.id as a_id', 'a.version as a_version', 'a.status as a_status', 'a.terms as a_terms'])
+        .where('r.bundle_id', '=', bundleId)
+        .where('r.recipient', '=', jurisdiction)
+        .execute();
       if (rows.length === 0) return { live: false, any: false };
-      const judged = await liveness(db, rows, clock(), bundle ? new Map([[bundleId, bundle]]) : undefined);
-      return { live: judged.some((j) => j.live), any: true };
+      const facts = bundle ?? (await bundleFacts(db, [bundleId])).get(bundleId);
+      const now = clock();
+      const live = rows.some(({ a_id, a_version, a_status, a_terms, ...row }) =>
+        isLive(row, a_id === null ? null : { id: a_id, version: a_version!, status: a_status!, terms: a_terms as AgreementTerms }, facts, now),
+      );
+      return { live, any: true };
     },
     async liveBundleIds(jurisdiction: string): Promise<string[]> {
       const rows = await db.selectFrom('releases').selectAll().where('recipient', '=', jurisdiction).where('revoked_at', 'is', null).execute();

@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { Errors, type EvxError } from '../errors.js';
 import type { JsonValue } from '../shared/jcs.js';
 import { bundleAccess, type BundleAccess } from './access.js';
-import { getBundle, type Bundle } from './repository.js';
+import { getBundle, type BundleWithWrap } from './repository.js';
 
 /** Record a refused attempt on a bundle in the custody log, then throw `error`. */
 export async function refuse(app: FastifyInstance, request: FastifyRequest, bundleId: string, type: string, data: Record<string, JsonValue>, error: EvxError): Promise<never> {
@@ -22,7 +22,8 @@ export async function refuse(app: FastifyInstance, request: FastifyRequest, bund
 }
 
 export interface VisibleBundle {
-  bundle: Bundle;
+  /** Carries the caller's jurisdiction's key wrap: serve it only where `access.content` holds. */
+  bundle: BundleWithWrap;
   access: BundleAccess;
   principal: Principal;
 }
@@ -30,7 +31,7 @@ export interface VisibleBundle {
 /** The bundle and what the caller may do with it; a recorded 404 when `need` does not hold. */
 export async function loadVisible(app: FastifyInstance, request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean): Promise<VisibleBundle> {
   const principal = principalOf(request);
-  const bundle = await getBundle(app.db, id);
+  const bundle = await getBundle(app.db, id, { keyWrapFor: principal.jurisdiction });
   const releases = bundle ? await app.releaseLookup.facts(id, principal.jurisdiction, bundle) : { live: false, any: false };
   const access = bundle ? bundleAccess(bundle, principal, releases) : null;
   if (!bundle || !access || !need(access)) {

@@ -98,29 +98,39 @@ export async function upsertKeyWrap(tx: Tx, bundleId: string, wrap: KeyWrapJson)
     .execute();
 }
 
-export async function getBundle(db: Executor, id: string, options: { forUpdate?: boolean } = {}): Promise<Bundle | null> {
-  // One round trip: the bundle with its files (every bundle route starts here).
+/** A bundle loaded for a caller, with that caller's jurisdiction's key wrap — to be served only if access allows. */
+export interface BundleWithWrap extends Bundle {
+  keyWrapOfCaller: KeyWrapJson | null;
+}
+
+export async function getBundle(db: Executor, id: string, options: { forUpdate?: boolean }): Promise<Bundle | null>;
+export async function getBundle(db: Executor, id: string, options?: { forUpdate?: boolean; keyWrapFor?: string | null }): Promise<BundleWithWrap | null>;
+export async function getBundle(db: Executor, id: string, options: { forUpdate?: boolean; keyWrapFor?: string | null } = {}): Promise<BundleWithWrap | null> {
+  // One round trip: the bundle with its files and the caller's key wrap (every bundle route starts here).
+  const wrapFor = options.keyWrapFor ?? null;
   let q = db
     .selectFrom('bundles')
     .selectAll('bundles')
-    .select((eb) =>
+    .select((eb) => [
       jsonArrayFrom(eb.selectFrom('bundle_files').selectAll('bundle_files').whereRef('bundle_files.bundle_id', '=', 'bundles.id').orderBy('bundle_files.n')).as('files'),
-    )
+      eb
+        .selectFrom('key_wraps')
+        .select('key_wraps.wrap')
+        .whereRef('key_wraps.bundle_id', '=', 'bundles.id')
+        .where('key_wraps.jurisdiction', '=', wrapFor ?? '')
+        .as('caller_wrap'),
+    ])
     .where('id', '=', id);
   if (options.forUpdate) q = q.forUpdate('bundles');
   const row = await q.executeTakeFirst();
   if (!row) return null;
-  const { files, ...bundle } = row;
+  const { files, caller_wrap, ...bundle } = row;
   // JSON aggregation turns bigint into number and timestamps into text: bring them back to row types.
-  return toBundle(
+  const loaded = toBundle(
     bundle,
     files.map((f) => ({ ...f, cipher_size: Number(f.cipher_size), received_at: f.received_at === null ? null : new Date(f.received_at as unknown as string) })),
   );
-}
-
-export async function getKeyWrap(db: Executor, bundleId: string, jurisdiction: string): Promise<KeyWrapJson | null> {
-  const row = await db.selectFrom('key_wraps').select('wrap').where('bundle_id', '=', bundleId).where('jurisdiction', '=', jurisdiction).executeTakeFirst();
-  return row ? row.wrap : null;
+  return { ...loaded, keyWrapOfCaller: wrapFor === null ? null : ((caller_wrap as KeyWrapJson | null) ?? null) };
 }
 
 export async function markFileReceived(tx: Tx, bundleId: string, n: number): Promise<boolean> {

@@ -18,7 +18,7 @@ import type { BundleAccess } from './access.js';
 import { loadVisible as loadVisibleBundle, refuse as refuseAndRecord } from './guard.js';
 import { createBundle } from './intake.js';
 import { parseRange } from './range.js';
-import { EXACT_TIMESTAMP, getBundle, getKeyWrap, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
+import { EXACT_TIMESTAMP, getBundle, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
 import { BundleParams, BundleSummarySchema, BundleView, CreateBundleBody, CustodySchema, FileParams, FileState } from './schemas.js';
 import { UploadInterruptedError, UploadLockedError, UploadOffsetError, UploadTooLargeError, type BlobKey } from '../storage/blob-store.js';
 import type { Readable } from 'node:stream';
@@ -426,7 +426,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const id = canonicalId(request.params.id);
       const { bundle, access, principal } = await loadVisible(request, id, 'view', (a) => a.view);
-      const keyWrap = access.content && principal.jurisdiction !== null ? await getKeyWrap(app.db, id, principal.jurisdiction) : null;
+      const keyWrap = access.content ? bundle.keyWrapOfCaller : null;
       const files = await Promise.all(bundle.files.map(async (f) => ({ n: f.n, cipherSize: f.cipherSize, received: f.receivedAt ? f.cipherSize : await app.blobs.offset({ bundleId: id, n: f.n }) })));
       await app.custody.run((tx) =>
         app.custody.append(tx, { type: 'bundle.accessed', actor: principal, subject: `bundle:${id}`, data: { keyWrap: keyWrap !== null } }),

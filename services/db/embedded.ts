@@ -10,11 +10,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort, isProcessAlive } from '../shared/os-process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -70,28 +70,6 @@ async function runAsForRoot(): Promise<RunAs | undefined> {
   return created;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function run(cmd: string, args: string[], runAs: RunAs | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { ...(runAs ?? {}), env: { ...env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -126,7 +104,7 @@ function liveOwner(file: string): number | null {
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return null;
   if (boot && bootId() && boot !== bootId()) return null;
-  return pid === process.pid || isAlive(pid) ? pid : null;
+  return pid === process.pid || isProcessAlive(pid) ? pid : null;
 }
 
 /**
@@ -251,7 +229,7 @@ async function startClaimed({ bins, runAs, dataDir, pgDir, database, log, releas
   const pidFile = path.join(pgDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    if (Number.isInteger(pid) && isAlive(pid)) {
+    if (Number.isInteger(pid) && isProcessAlive(pid)) {
       log.warn(`stopping an embedded PostgreSQL (pid ${pid}) left running by a previous evx process`);
       await run(bins.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '30'], runAs).catch(() => undefined);
     }

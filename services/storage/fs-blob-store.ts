@@ -22,19 +22,11 @@ import {
   type BlobStore,
   type ByteRange,
 } from './blob-store.js';
+import { isProcessAlive } from '../shared/os-process.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Received bytes are written in pieces of up to this size: few syscalls, bounded memory. */
 const WRITE_BUFFER = 1024 * 1024;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -99,7 +91,7 @@ export class FsBlobStore implements BlobStore {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST' ? new UploadLockedError() : err;
           const [host, pid] = (await readFile(p.lock, 'utf8').catch(() => '')).trim().split(' ');
           // Ours (this pid) but not held in this process, or a dead process's: stale.
-          if (host === os.hostname() && (Number(pid) === process.pid || !isAlive(Number(pid)))) await rm(p.lock, { force: true });
+          if (host === os.hostname() && (Number(pid) === process.pid || !isProcessAlive(Number(pid)))) await rm(p.lock, { force: true });
           else throw new UploadLockedError();
         }
       }

@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
@@ -32,6 +31,7 @@ import { tempDir, testIssuers } from '../helpers/app.js';
 import { createDatabase } from '../helpers/database.js';
 import { pseudoRandom } from '../helpers/evidence.js';
 import { issuersJson, mint } from '../helpers/tokens.js';
+import { freePort } from '../../services/shared/os-process.js';
 
 const MB = 1024 * 1024;
 const PLAIN_SIZE = 200 * MB;
@@ -55,14 +55,6 @@ function plaintext(): Readable {
       this.push(piece);
     },
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function rssOf(pid: number): { rss: number; peak: number } {

@@ -21,6 +21,7 @@ import { loadOrCreateDevIssuer, mintEdDSAToken } from '../../services/auth/dev-i
 import { ed25519Generate } from '../../services/shared/ed25519.js';
 import { tempDir, testIssuers } from '../helpers/app.js';
 import { createDatabase } from '../helpers/database.js';
+import { freePort } from '../../services/shared/os-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const execFileAsync = promisify(execFile);
@@ -33,18 +34,6 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     env[k] = v;
   }
   return { ...env, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface Service {

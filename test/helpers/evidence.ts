@@ -357,16 +357,4 @@ export async function createOpenBundle(ta: TestApp, officer: Officer, prepared: 
 }
 
 /** Deterministic pseudo-random bytes (xorshift32), for content that does not compress or repeat. */
-export function pseudoRandom(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { pseudoRandomBytes as pseudoRandom } from '../envelope/helpers.js';
