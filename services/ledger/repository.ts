@@ -72,8 +72,8 @@ export async function writeEntries(tx: Tx, appends: readonly PendingAppend[]): P
     (row.head_subjects ?? []).forEach((subject, i) => heads.set(subject, row.head_hashes![i]!.toString('hex')));
   } else {
     const found = await sql<{ subject: string; leaf_hash: Buffer }>`
-      SELECT DISTINCT ON (subject) subject, leaf_hash FROM log_entries
-      WHERE subject = ANY(${subjects}::text[]) ORDER BY subject, seq DESC`.execute(tx);
+      SELECT s.subject, latest.leaf_hash FROM unnest(${subjects}::text[]) AS s(subject)
+      CROSS JOIN LATERAL (SELECT e.leaf_hash FROM log_entries e WHERE e.subject = s.subject ORDER BY e.seq DESC LIMIT 1) AS latest`.execute(tx);
     for (const r of found.rows) heads.set(r.subject, r.leaf_hash.toString('hex'));
   }
 
