@@ -24,18 +24,6 @@ export interface AppendedEntry {
   leafHash: string;
 }
 
-/**
- * The log head as read under its row lock. Valid only while the transaction
- * that read it holds the lock, which it does until it ends.
- */
-export interface HeadState {
-  size: number;
-  lastLeafHash: Buffer;
-  frontier: Buffer[];
-}
-
-const lockedHeads = new WeakMap<Tx, HeadState>();
-
 function toActor(actor: Principal | Actor | null): CustodyEntry['actor'] {
   if (actor === null) return null;
   if ('iss' in actor) return { iss: actor.iss, sub: actor.sub, jurisdiction: actor.jurisdiction };
@@ -49,33 +37,25 @@ export interface PendingAppend {
 }
 
 /**
- * Write `appends` in order as the next entries of the log, inside `tx`,
- * which must hold the head lock. Two round trips whatever their number: one
- * for the latest entry of each subject they touch, one for the entries, the
- * subtrees they complete and the new head. `seq`, `prev` and `subjectPrev`
- * come from the database under the lock, never from another transaction's
- * memory.
+ * Write `appends` in order as the next entries of the log, inside `tx`, in
+ * two round trips whatever their number: one that locks the head and reads
+ * the latest entry of each subject they touch (evx_lock_log_head, after the
+ * lock), one for the entries, the subtrees they complete and the new head.
+ * `seq`, `prev` and `subjectPrev` come from the database under the lock,
+ * never from another transaction's memory. Calling it again in the same
+ * transaction is safe: the lock is already held and the head row read back
+ * includes this transaction's own update.
  */
 export async function writeEntries(tx: Tx, appends: readonly PendingAppend[]): Promise<AppendedEntry[]> {
   if (appends.length === 0) return [];
   const subjects = [...new Set(appends.map((a) => a.input.subject))];
   const heads = new Map<string, string | null>(subjects.map((s) => [s, null]));
-  let head = lockedHeads.get(tx);
-  if (!head) {
-    // Lock the head and read the subjects' latest entries in one round trip (see migration 0006).
-    const row = (
-      await sql<{ size: number; last_leaf_hash: Buffer; frontier: Buffer[]; head_subjects: string[] | null; head_hashes: Buffer[] | null }>`
-        SELECT * FROM evx_lock_log_head(${subjects}::text[])`.execute(tx)
-    ).rows[0]!;
-    head = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier };
-    lockedHeads.set(tx, head);
-    (row.head_subjects ?? []).forEach((subject, i) => heads.set(subject, row.head_hashes![i]!.toString('hex')));
-  } else {
-    const found = await sql<{ subject: string; leaf_hash: Buffer }>`
-      SELECT s.subject, latest.leaf_hash FROM unnest(${subjects}::text[]) AS s(subject)
-      CROSS JOIN LATERAL (SELECT e.leaf_hash FROM log_entries e WHERE e.subject = s.subject ORDER BY e.seq DESC LIMIT 1) AS latest`.execute(tx);
-    for (const r of found.rows) heads.set(r.subject, r.leaf_hash.toString('hex'));
-  }
+  const row = (
+    await sql<{ size: number; last_leaf_hash: Buffer; frontier: Buffer[]; head_subjects: string[] | null; head_hashes: Buffer[] | null }>`
+      SELECT * FROM evx_lock_log_head(${subjects}::text[])`.execute(tx)
+  ).rows[0]!;
+  const head = { size: row.size, lastLeafHash: row.last_leaf_hash, frontier: row.frontier };
+  (row.head_subjects ?? []).forEach((subject, i) => heads.set(subject, row.head_hashes![i]!.toString('hex')));
 
   const written: AppendedEntry[] = [];
   const leaves: Buffer[] = [];
@@ -117,20 +97,7 @@ export async function writeEntries(tx: Tx, appends: readonly PendingAppend[]): P
       SELECT * FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => n.index)}::bigint[], ${nodes.map((n) => n.hash)}::bytea[])
     )
     UPDATE log_head SET size = ${size}, last_leaf_hash = ${last}, frontier = ${frontier}::bytea[] WHERE singleton`.execute(tx);
-  head.size = size;
-  head.lastLeafHash = last;
-  head.frontier = frontier;
   return written;
-}
-
-/**
- * Append one custody entry at once inside the caller's transaction: it
- * commits or rolls back with the change it records. (Units run through the
- * CustodyWriter are appended in one go at the end of their batch instead.)
- */
-export async function appendCustodyEntry(tx: Tx, input: AppendInput, now: Date = new Date()): Promise<AppendedEntry> {
-  const [appended] = await writeEntries(tx, [{ input, time: now }]);
-  return appended!;
 }
 
 /** The committed log size (what a new checkpoint may cover). */

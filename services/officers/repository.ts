@@ -65,9 +65,3 @@ export async function findOfficerKeyByPublicKey(db: Executor, publicKey: Buffer)
   const row = await db.selectFrom('officer_keys').selectAll().where('public_key', '=', publicKey).executeTakeFirst();
   return row ? toOfficerKey(row) : null;
 }
-
-/** Registered keys of any officer of `jurisdiction` (for checking a party's signature). */
-export async function findOfficerKeyById(db: Executor, keyId: string): Promise<OfficerKey | null> {
-  const row = await db.selectFrom('officer_keys').selectAll().where('key_id', '=', keyId).executeTakeFirst();
-  return row ? toOfficerKey(row) : null;
-}

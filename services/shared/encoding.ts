@@ -33,7 +33,6 @@ export function encodeHex(bytes: Uint8Array): string {
 
 /** Schema patterns matching the decoders above, for TypeBox string schemas. */
 export const BASE64_PATTERN = BASE64.source;
-export const HEX_PATTERN = HEX.source;
 export const SHA256_HEX_PATTERN = '^[0-9a-f]{64}$';
 /** 32 bytes in padded base64 is always 43 significant characters and one '='. */
 export const KEY32_BASE64_PATTERN = '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$';
