@@ -8,17 +8,17 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Executor } from '../db/connect.js';
-import { refuse, loadVisible } from '../bundles/guard.js';
+import { loadVisible, recordRoleRefusal, refuse } from '../bundles/guard.js';
+import { canonicalId } from '../shared/ids.js';
 import { upsertKeyWrap } from '../bundles/repository.js';
-import { KeyWrapSchema } from '../bundles/schemas.js';
-import { Errors, domainError, problemOf, type EvxError } from '../errors.js';
+import { Errors, domainError, type EvxError } from '../errors.js';
 import { validateKeyWrap } from '../envelope/index.js';
 import { currentJurisdictionKey, getJurisdiction } from '../jurisdictions/repository.js';
 import { listOfficerKeys } from '../officers/repository.js';
 import { decodeBase64 } from '../shared/encoding.js';
 import { ed25519Verify } from '../shared/ed25519.js';
 import { JurisdictionCode, problemResponses, Timestamp } from '../shared/schemas.js';
-import { agreementsBetween, canonicalId } from './repository.js';
+import { agreementsBetween } from './repository.js';
 import { insertRelease, revokeRelease } from './releases.js';
 import { releaseDecision } from './release-rule.js';
 import { PURPOSE_PATTERN } from './terms.js';
@@ -43,20 +43,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // The role gate (auth plugin, onRequest) refuses before any handler runs; every
   // denied attempt on a bundle is still recorded (SPEC §2), so record it here.
   // Scoped to this plugin's routes: all of them name a bundle in `:id`.
-  app.addHook('onError', async (request, _reply, error) => {
-    if (problemOf(error)?.code !== 'forbidden_role' || request.principal === null) return;
-    const raw = (request.params as { id?: unknown } | undefined)?.id;
-    let id: string;
-    try {
-      id = canonicalId(String(raw));
-    } catch {
-      return;
-    }
-    const data = { action: actionOf(request.method, request.routeOptions.url), reason: 'role_not_permitted' };
-    await app.custody
-      .run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id}`, data }))
-      .catch((err: unknown) => request.log.error({ err }, 'could not record a refused attempt'));
-  });
+  app.addHook('onError', recordRoleRefusal(app, (request) => actionOf(request.method, request.routeOptions.url)));
 
   app.post(
     '/v1/bundles/:id/releases',

@@ -15,7 +15,8 @@ import { listOfficerKeys } from '../officers/repository.js';
 import type { JsonValue } from '../shared/jcs.js';
 import { problemResponses } from '../shared/schemas.js';
 import { applyAgreementAction, draftAgreement, type AgreementAction, type AgreementResult, type AgreementState, type Actor as AgreementActor, type OfficerKey } from './lifecycle.js';
-import { canonicalId, listAgreementIds, loadAgreement, saveAgreement } from './repository.js';
+import { canonicalId } from '../shared/ids.js';
+import { listAgreementIds, loadAgreement, saveAgreement } from './repository.js';
 import { isParty } from './terms.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });

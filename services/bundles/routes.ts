@@ -10,12 +10,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../auth/plugin.js';
-import type { Principal } from '../auth/principal.js';
-import { Errors, domainError, problemOf, type EvxError } from '../errors.js';
+import { Errors, domainError, type EvxError } from '../errors.js';
+import { CANONICAL_UUID, canonicalId } from '../shared/ids.js';
 import { problemResponses } from '../shared/schemas.js';
 import type { JsonValue } from '../shared/jcs.js';
 import type { BundleAccess } from './access.js';
-import { loadVisible as loadVisibleBundle, refuse as refuseAndRecord } from './guard.js';
+import { loadVisible as loadVisibleBundle, recordRoleRefusal, refuse as refuseAndRecord } from './guard.js';
 import { createBundle } from './intake.js';
 import { parseRange } from './range.js';
 import { EXACT_TIMESTAMP, getBundle, listBundles, markFileReceived, markSealed, type Bundle } from './repository.js';
@@ -24,21 +24,6 @@ import { UploadInterruptedError, UploadLockedError, UploadOffsetError, UploadToo
 import type { Readable } from 'node:stream';
 
 const TUS_VERSION = '1.0.0';
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * The bundle id of a URL in its one canonical spelling. The params schema's
- * `uuid` format also lets through upper case and `urn:uuid:` forms, which
- * PostgreSQL reads as the same (or no) uuid while the blob store and the
- * custody subjects would see a different string: upper case is the same id
- * (RFC 4122 input is case-insensitive), anything else is refused.
- */
-function canonicalId(id: string): string {
-  const lower = id.toLowerCase();
-  if (!CANONICAL_UUID.test(lower)) throw Errors.validationFailed('params/id must be a UUID in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx');
-  return lower;
-}
-
 function mediaType(request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
 }
@@ -90,25 +75,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     refuseAndRecord(app, request, bundleId, type, data, error);
   const loadVisible = (request: FastifyRequest, id: string, action: string, need: (a: BundleAccess) => boolean) => loadVisibleBundle(app, request, id, action, need);
 
-  /**
-   * Role refusals (403 forbidden_role) happen in the auth hook, before any
-   * handler: record them here, as a route's onError hook, so that every
-   * denied access to a bundle is in its custody. The answer does not depend
-   * on the bundle, so recording it reveals nothing to the caller.
-   */
-  function recordRoleRefusal(action: string) {
-    return async (request: FastifyRequest, _reply: FastifyReply, error: Error): Promise<void> => {
-      if (problemOf(error)?.code !== 'forbidden_role' || request.principal === null) return;
-      const raw = (request.params as { id?: unknown }).id;
-      const id = typeof raw === 'string' ? raw.toLowerCase() : '';
-      if (!CANONICAL_UUID.test(id)) return;
-      try {
-        await app.custody.run((tx) => app.custody.append(tx, { type: 'access.denied', actor: request.principal, subject: `bundle:${id}`, data: { action, reason: 'role_not_permitted' } }));
-      } catch (err) {
-        request.log.error({ err }, 'could not record a refused attempt');
-      }
-    };
-  }
+  const roleRefusal = (action: string) => recordRoleRefusal(app, action);
 
   async function loadForUpload(request: FastifyRequest, id: string, n: number, action: string): Promise<{ bundle: Bundle; file: Bundle['files'][number]; key: BlobKey }> {
     const { bundle, access } = await loadVisible(request, id, action, (a) => a.ownerJurisdiction);
@@ -268,7 +235,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: { roles: ['investigator'] } },
       onRequest: requireMediaType('application/octet-stream', 'PUT'),
-      onError: recordRoleRefusal('upload'),
+      onError: roleRefusal('upload'),
       schema: {
         tags: ['bundles'],
         summary: 'Upload the ciphertext of file n (application/octet-stream), streamed; replaces a partial upload',
@@ -300,7 +267,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     method: 'HEAD',
     url: '/v1/bundles/:id/files/:n',
     config: { access: { roles: ['investigator'] } },
-    onError: recordRoleRefusal('upload_offset'),
+    onError: roleRefusal('upload_offset'),
     schema: { tags: ['bundles'], summary: 'tus: the Upload-Offset of file n (bytes received, survives restarts)', params: FileParams },
     handler: async (request, reply) => {
       const params = request.params as { id: string; n: number };
@@ -320,7 +287,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: { roles: ['investigator'] } },
       onRequest: [requireTusVersion, requireMediaType('application/offset+octet-stream', 'PATCH')],
-      onError: recordRoleRefusal('upload'),
+      onError: roleRefusal('upload'),
       schema: {
         tags: ['bundles'],
         summary: 'tus: append to file n at Upload-Offset (application/offset+octet-stream); 204 with the new Upload-Offset',
@@ -343,7 +310,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/bundles/:id/seal',
     {
       config: { access: { roles: ['investigator'] } },
-      onError: recordRoleRefusal('seal'),
+      onError: roleRefusal('seal'),
       schema: {
         tags: ['bundles'],
         summary: 'Seal: every file complete and as in the manifest → immutable',
@@ -452,7 +419,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       exposeHeadRoute: false,
       config: { access: { roles: ['investigator', 'registry'] } },
-      onError: recordRoleRefusal('download'),
+      onError: roleRefusal('download'),
       schema: {
         tags: ['bundles'],
         summary: 'The ciphertext of file n (streamed; Range supported; ETag and Repr-Digest of the whole ciphertext)',
